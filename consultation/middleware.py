@@ -1,0 +1,51 @@
+"""The client's address, derived once per request from the trusted-proxy setting."""
+
+import contextvars
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest
+
+_current_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="-")
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address of whoever sent the request.
+
+    Each trusted proxy appends the address it received the request from to X-Forwarded-For, so the
+    real client is the entry TRUSTED_PROXY_COUNT places from the right. Entries further left were
+    written by the client itself and cannot be trusted.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or "-"
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < hops:
+        # Fewer entries than proxies: the request bypassed part of the chain; trust the socket.
+        return remote
+    return forwarded[-hops]
+
+
+def current_client_address() -> str:
+    """The client address of the request being served, or "-" outside a request (commands, tasks)."""
+    return _current_client_address.get()
+
+
+class ClientAddressMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        request.client_address = client_address(request)
+        token = _current_client_address.set(request.client_address)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_client_address.reset(token)
+
+
+class ClientAddressLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.client_address = _current_client_address.get()
+        return True

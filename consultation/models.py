@@ -1,0 +1,63 @@
+"""The audit log: who did what to which object, and when. Append-only through the application."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("The audit log is append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("The audit log is append-only.")
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        QUESTIONNAIRE_IMPORTED = "questionnaire.imported", "Questionnaire imported"
+        QUESTIONNAIRE_EXPORTED = "questionnaire.exported", "Questionnaire definition exported"
+        QUESTIONNAIRE_STATUS_CHANGED = "questionnaire.status_changed", "Questionnaire status changed"
+        QUESTIONNAIRE_EDITED = "questionnaire.edited", "Questionnaire edited"
+        MEMBER_ADDED = "membership.added", "Member added"
+        MEMBER_CHANGED = "membership.changed", "Member's role changed"
+        MEMBER_REMOVED = "membership.removed", "Member removed"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept as text too, so an entry still says who acted after the account is deleted.
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=60, choices=Action.choices)
+    questionnaire = models.ForeignKey(
+        "questionnaires.Questionnaire", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    client_address = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["questionnaire", "-created_at"], name="audit_by_questionnaire")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit entries cannot be deleted.")

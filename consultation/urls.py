@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from questionnaires import views as questionnaire_views
+
+from . import views
+
+admin.site.site_header = "Consultation platform administration"
+
+urlpatterns = [
+    path("", questionnaire_views.home, name="home"),
+    path("healthz", views.health, name="health"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("q/", include("questionnaires.urls")),
+    path("admin/", admin.site.urls),
+]

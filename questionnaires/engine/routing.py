@@ -1,0 +1,65 @@
+"""Which domains and questions a respondent sees, and where they are, from their answers alone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .conditions import evaluate, is_answered
+from .definition import Definition, DomainDef, QuestionDef
+
+
+def effective_answers(definition: Definition, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers that count: those to questions the respondent can see.
+
+    Conditions only look at earlier questions, so one pass in order settles every visibility, and an
+    answer left behind on a question that has since become hidden counts as unanswered downstream.
+    """
+    kept: dict[str, Any] = {}
+    for domain in definition.domains:
+        if not evaluate(domain.condition, kept):
+            continue
+        for question in domain.questions:
+            if evaluate(question.condition, kept) and question.code in answers:
+                kept[question.code] = answers[question.code]
+                other_key = other_text_key(question.code)
+                if other_key in answers:
+                    kept[other_key] = answers[other_key]
+    return kept
+
+
+def other_text_key(question_code: str) -> str:
+    """Where the text of "Other (please specify)" lives among the answers; codes never contain a dot."""
+    return f"{question_code}.other"
+
+
+def visible_domains(definition: Definition, answers: Mapping[str, Any]) -> list[DomainDef]:
+    effective = effective_answers(definition, answers)
+    return [domain for domain in definition.domains if evaluate(domain.condition, effective)]
+
+
+def visible_questions(definition: Definition, domain: DomainDef, answers: Mapping[str, Any]) -> list[QuestionDef]:
+    effective = effective_answers(definition, answers)
+    if not evaluate(domain.condition, effective):
+        return []
+    return [question for question in domain.questions if evaluate(question.condition, effective)]
+
+
+def missing_required(definition: Definition, domain: DomainDef, answers: Mapping[str, Any]) -> list[QuestionDef]:
+    """Visible required questions of the domain still without an answer (hidden ones are never required)."""
+    effective = effective_answers(definition, answers)
+    return [
+        question
+        for question in visible_questions(definition, domain, answers)
+        if question.required and not is_answered(effective.get(question.code))
+    ]
+
+
+def first_unfinished_domain(
+    definition: Definition, answers: Mapping[str, Any], completed_domains: set[str]
+) -> DomainDef | None:
+    """Where a returning respondent resumes: the first visible domain not yet saved complete."""
+    for domain in visible_domains(definition, answers):
+        if domain.code not in completed_domains or missing_required(definition, domain, answers):
+            return domain
+    return None

@@ -1,0 +1,1 @@
+"""Invitations, responses and answers arrive with the respondents issue (#4)."""

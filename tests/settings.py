@@ -1,0 +1,25 @@
+"""Test settings: the real settings, read from the same environment, with test-only conveniences.
+
+`make test` runs the suite on the embedded default; with DATABASE_URL, CELERY_BROKER_URL and
+CACHE_URL pointing at PostgreSQL and Redis (as .ci/run does) it runs against the real servers.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+
+from consultation.settings import *  # noqa: E402,F403
+from consultation.settings import VAR_DIR  # noqa: E402
+
+# Fast password hashing: tests create many accounts.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = str(VAR_DIR / "test-media")
