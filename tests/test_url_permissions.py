@@ -1,0 +1,192 @@
+"""Walk every URL in the URLconf as every kind of visitor and check the status each one gets.
+
+A URL without an entry in EXPECTED (or, for the Django admin, in admin_expected) fails the test:
+every new page states who may open it. The README's permission matrix says the same in words.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from consultation.models import AuditEntry
+from questionnaires.models import Choice, ConsentVersion, Domain, Membership, Question, Questionnaire
+from questionnaires.services import membership_set, questionnaire_import, questionnaire_set_status
+from tests.factories import QuestionnaireFactory, UserFactory
+
+EVERY_TYPE = Path(__file__).parent / "questionnaires" / "data" / "every_type.json"
+ACTORS = ("anonymous", "respondent", "other_member", "monitor", "researcher", "owner", "superuser")
+
+# status for each actor, in the order of ACTORS
+LOGIN = 302  # sent to the login page
+GONE = 404  # not a member: the questionnaire's existence is not revealed
+
+
+def row(*statuses: int) -> dict[str, int]:
+    assert len(statuses) == len(ACTORS)
+    return dict(zip(ACTORS, statuses, strict=True))
+
+
+EVERYONE_200 = row(200, 200, 200, 200, 200, 200, 200)
+
+# (method, statuses). POST-only actions are checked with POST: their GET answers 405.
+EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
+    "home": ("GET", row(LOGIN, LOGIN, 200, 200, 200, 200, 200)),
+    "health": ("GET", EVERYONE_200),
+    "login": ("GET", EVERYONE_200),
+    "logout": ("POST", row(302, 302, 302, 302, 302, 302, 302)),
+    "questionnaires:detail": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    "questionnaires:status": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
+    "questionnaires:definition": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "questionnaires:members": ("GET", row(LOGIN, LOGIN, GONE, 403, 403, 200, 200)),
+    "questionnaires:member_remove": ("POST", row(LOGIN, LOGIN, GONE, 403, 403, 302, 302)),
+}
+
+# What a POST sends, where an empty POST would be refused as malformed (400).
+POST_DATA = {"questionnaires:status": {"status": "closed"}}
+
+# The Django admin is for superusers only; every other visitor is sent to its login page.
+ADMIN_SUPERUSER_EXCEPTIONS = {
+    "admin:login": 302,  # already logged in: on to the index
+    "admin:logout": 405,  # logging out takes a POST
+    "admin:autocomplete": 403,  # without its query parameters
+    "admin:view_on_site": 302,  # to the questionnaire's page
+    "admin:consultation_auditentry_add": 403,  # the audit log is written by the application only
+    "admin:consultation_auditentry_delete": 403,
+    "admin:questionnaires_consentversion_add": 403,
+    "admin:questionnaires_consentversion_delete": 403,
+    # The walk's questionnaire is open: its definition can no longer be deleted piece by piece.
+    "admin:questionnaires_questionnaire_delete": 403,
+    "admin:questionnaires_domain_delete": 403,
+    "admin:questionnaires_question_delete": 403,
+    "admin:questionnaires_choice_delete": 403,
+    "admin/(?P<url>.*)$": 404,
+}
+ADMIN_ANONYMOUS_EXCEPTIONS = {"admin:login": 200}
+
+
+def admin_expected(key: str, actor: str) -> int:
+    if actor == "superuser":
+        if key.endswith("/<path:object_id>/"):  # the bare object URL redirects to its change page
+            return 302
+        return ADMIN_SUPERUSER_EXCEPTIONS.get(key, 200)
+    return ADMIN_ANONYMOUS_EXCEPTIONS.get(key, 302)
+
+
+def walk(patterns, prefix: str = "", namespace: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace + (f"{pattern.namespace}:" if pattern.namespace else "")
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            route = prefix + str(pattern.pattern)
+            yield (f"{namespace}{pattern.name}" if pattern.name else route), route
+
+
+@pytest.fixture
+def world(db):
+    owner = UserFactory(username="owner")
+    questionnaire = questionnaire_import(raw=EVERY_TYPE.read_bytes(), actor=owner)
+    questionnaire_set_status(questionnaire=questionnaire, status="open", actor=owner)
+    users = {name: UserFactory(username=name) for name in ("monitor", "researcher", "other_member")}
+    membership_set(questionnaire=questionnaire, user=users["monitor"], role="monitor", actor=owner)
+    membership_set(questionnaire=questionnaire, user=users["researcher"], role="researcher", actor=owner)
+    membership_set(questionnaire=QuestionnaireFactory(), user=users["other_member"], role="owner", actor=None)
+    users["owner"] = owner
+    Group.objects.create(name="Research branch")
+    users["superuser"] = get_user_model().objects.create_superuser("root", "root@example.org", "x" * 12)
+    return questionnaire, users
+
+
+def clients(users) -> dict[str, Client]:
+    result = {"anonymous": Client()}
+    respondent = Client()
+    session = respondent.session
+    session["respondent_invitation_id"] = 1
+    session.save()
+    result["respondent"] = respondent
+    for name, user in users.items():
+        client = Client()
+        client.force_login(user)
+        result[name] = client
+    return result
+
+
+def concrete_url(route: str, questionnaire: Questionnaire) -> str:
+    """Fill a route's parameters with objects of the walk's world."""
+    admin_model = re.match(r"admin/(\w+)/(\w+)/", route)
+    object_id = ""
+    if admin_model:
+        app_label, model_name = admin_model.groups()
+        content_type = ContentType.objects.filter(app_label=app_label, model=model_name).first()
+        if content_type is not None:
+            model = content_type.model_class()
+            object_id = str(model._default_manager.order_by("pk").values_list("pk", flat=True).first())
+    monitor_membership = Membership.objects.get(questionnaire=questionnaire, role="monitor")
+    replacements = {
+        "<slug:slug>": questionnaire.slug,
+        "<int:membership_id>": str(monitor_membership.pk),
+        "<path:object_id>": object_id,
+        "<id>": object_id,
+        "<path:content_type_id>": str(ContentType.objects.get_for_model(Questionnaire).pk),
+        "^(?P<app_label>auth|consultation|questionnaires)/$": "questionnaires/",
+        "(?P<url>.*)$": "nothing-here/",
+    }
+    url = route
+    for placeholder, value in replacements.items():
+        url = url.replace(placeholder, value)
+    if "admin/r/" in url:
+        url = url.replace(f"/{object_id}/", f"/{questionnaire.pk}/") if object_id else url
+        url = re.sub(r"admin/r/(\d+)//?$", rf"admin/r/\1/{questionnaire.pk}/", url)
+    assert "<" not in url and "(?P" not in url, f"unfilled parameter in {route}"
+    return "/" + url
+
+
+def test_every_url_gives_each_visitor_the_expected_status(world):
+    questionnaire, users = world
+    assert all(AuditEntry.objects.exists() for _ in [0])  # the world's set-up is audited
+    visitors = clients(users)
+    routes = list(walk(get_resolver().url_patterns))
+    missing = [key for key, _ in routes if key not in EXPECTED and not key.startswith("admin")]
+    assert not missing, f"URLs without an entry in the permission walk: {missing}"
+
+    mismatches = []
+    for key, route in routes:
+        url = concrete_url(route, questionnaire)
+        if key.startswith("admin"):
+            method, expected = "GET", {actor: admin_expected(key, actor) for actor in ACTORS}
+        else:
+            method, expected = EXPECTED[key]
+        for actor in ACTORS:
+            # Each request runs in a savepoint that is rolled back: a POST by one visitor
+            # (removing a member, closing the questionnaire) does not change what the next one sees.
+            client = visitors[actor]
+            cookies = client.cookies
+            client.cookies = copy.copy(cookies)  # logging out must not log the next request out
+            with transaction.atomic():
+                if method == "POST":
+                    response = client.post(url, POST_DATA.get(key, {}))
+                else:
+                    response = client.get(url)
+                transaction.set_rollback(True)
+            client.cookies = cookies
+            if response.status_code != expected[actor]:
+                mismatches.append(f"{method} {url} as {actor}: {response.status_code}, expected {expected[actor]}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_admin_models_cover_every_model():
+    """Every model is registered in the Django admin for superusers."""
+    from django.contrib import admin
+
+    for model in (Questionnaire, Domain, Question, Choice, ConsentVersion, Membership, AuditEntry):
+        assert model in admin.site._registry, model
