@@ -26,3 +26,7 @@ MEDIA_ROOT = str(VAR_DIR / "test-media")
 # Serve static files from the finders, without a collectstatic run.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Unit tests run tasks in-process, right after the transaction that queued them. Integration
+# tests (marked `integration`) send to the real broker with send_task and a real worker process.
+CELERY_TASK_ALWAYS_EAGER = True
