@@ -20,7 +20,9 @@ def client_address(request: HttpRequest) -> str:
     hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
         return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    forwarded = [
+        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+    ]
     if len(forwarded) < hops:
         # Fewer entries than proxies: the request bypassed part of the chain; trust the socket.
         return remote

@@ -131,6 +131,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_TIMEZONE = "UTC"
+# Run by exactly one `celery -A consultation beat`; later issues add the reminder scan and the outbox sweeper.
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {"task": "consultation.tasks.heartbeat", "schedule": 60.0},
+}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="consultation.mail.EmlFileBackend")

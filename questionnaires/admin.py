@@ -1,4 +1,7 @@
-"""The Django admin, for superusers. Codes, types and choices become read-only once a questionnaire is launched."""
+"""The Django admin, for superusers.
+
+Codes, types and choices become read-only once a questionnaire is launched.
+"""
 
 from django.contrib import admin
 
@@ -107,7 +110,11 @@ class QuestionAdmin(DefinitionEditAdmin):
         return obj.questionnaire
 
     def get_readonly_fields(self, request, obj=None):
-        return ("questionnaire", "domain", "code", "type", "breakdown") if obj and obj.questionnaire.is_locked else ()
+        return (
+            ("questionnaire", "domain", "code", "type", "breakdown")
+            if obj and obj.questionnaire.is_locked
+            else ()
+        )
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

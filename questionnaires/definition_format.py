@@ -291,7 +291,9 @@ def _read_question(reader: _Reader, path: str, node: Any) -> QuestionDef | None:
     try:
         kind = QuestionType(raw_type)
     except ValueError:
-        reader.problem(f"{path}.type", f"unknown question type {raw_type!r}; use one of: {', '.join(QuestionType)}")
+        reader.problem(
+            f"{path}.type", f"unknown question type {raw_type!r}; use one of: {', '.join(QuestionType)}"
+        )
         return None
     breakdown = None
     if question.get("breakdown") is not None:
@@ -299,7 +301,8 @@ def _read_question(reader: _Reader, path: str, node: Any) -> QuestionDef | None:
             breakdown = Breakdown(question["breakdown"])
         except ValueError:
             reader.problem(
-                f"{path}.breakdown", f"unknown breakdown {question['breakdown']!r}; use one of: {', '.join(Breakdown)}"
+                f"{path}.breakdown",
+                f"unknown breakdown {question['breakdown']!r}; use one of: {', '.join(Breakdown)}",
             )
     options = tuple(
         choice
@@ -426,7 +429,9 @@ def _question_json(question: QuestionDef, languages: tuple[str, ...]) -> dict[st
     if question.type.has_options:
         out["choices"] = [_choice_json(choice, languages) for choice in question.options]
     if question.type.has_items:
-        out["items"] = [{"code": item.code, "label": _texts(item.label, languages)} for item in question.items]
+        out["items"] = [
+            {"code": item.code, "label": _texts(item.label, languages)} for item in question.items
+        ]
     return out
 
 
@@ -442,7 +447,11 @@ def canonical_condition(condition: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _choice_json(choice: ChoiceDef, languages: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": choice.code, "value": choice.value, "label": _texts(choice.label, languages)}
+    out: dict[str, Any] = {
+        "code": choice.code,
+        "value": choice.value,
+        "label": _texts(choice.label, languages),
+    }
     if choice.is_other:
         out["other"] = True
     return out

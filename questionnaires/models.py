@@ -22,7 +22,9 @@ code_validator = RegexValidator(CODE_PATTERN, f"Use {CODE_RULE}.")
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known time zone (for example Europe/Paris or America/Toronto).")
+        raise ValidationError(
+            f"{value!r} is not a known time zone (for example Europe/Paris or America/Toronto)."
+        )
 
 
 class QuestionnaireQuerySet(models.QuerySet):
@@ -42,9 +44,13 @@ class Questionnaire(models.Model):
         CLOSED = "closed", "Closed"
 
     slug = models.SlugField(max_length=80, unique=True)
-    languages = models.JSONField(default=list, help_text='Language codes, the first one the default: ["en", "fr"].')
+    languages = models.JSONField(
+        default=list, help_text='Language codes, the first one the default: ["en", "fr"].'
+    )
     title = models.JSONField(default=dict)
-    organisation = models.JSONField(default=dict, blank=True, help_text="Who runs the study, in each language.")
+    organisation = models.JSONField(
+        default=dict, blank=True, help_text="Who runs the study, in each language."
+    )
     introduction = models.JSONField(default=dict, blank=True)
     consent_text = models.JSONField(default=dict, blank=True)
     consent_version = models.PositiveIntegerField(default=1)
@@ -68,7 +74,9 @@ class Questionnaire(models.Model):
             ),
             models.CheckConstraint(
                 name="questionnaire_closes_after_opening",
-                condition=Q(opens_at__isnull=True) | Q(closes_at__isnull=True) | Q(closes_at__gt=models.F("opens_at")),
+                condition=Q(opens_at__isnull=True)
+                | Q(closes_at__isnull=True)
+                | Q(closes_at__gt=models.F("opens_at")),
                 violation_error_message="The closing date must come after the opening date.",
             ),
         ]
@@ -98,7 +106,9 @@ class Questionnaire(models.Model):
 class ConsentVersion(models.Model):
     """The consent texts a questionnaire has had: a respondent's consent names the version they read."""
 
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="consent_versions")
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="consent_versions"
+    )
     version = models.PositiveIntegerField()
     text = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -124,7 +134,9 @@ class Domain(models.Model):
     class Meta:
         ordering = ["questionnaire", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["questionnaire", "code"], name="domain_code_unique_in_questionnaire"),
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="domain_code_unique_in_questionnaire"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,8 +144,12 @@ class Domain(models.Model):
 
 
 class Question(models.Model):
-    Type = models.TextChoices("Type", [(t.value, t.value.replace("_", " ").capitalize()) for t in QuestionType])
-    BreakdownMark = models.TextChoices("BreakdownMark", [(b.value, b.value.replace("_", " ")) for b in Breakdown])
+    Type = models.TextChoices(
+        "Type", [(t.value, t.value.replace("_", " ").capitalize()) for t in QuestionType]
+    )
+    BreakdownMark = models.TextChoices(
+        "BreakdownMark", [(b.value, b.value.replace("_", " ")) for b in Breakdown]
+    )
 
     # The questionnaire is stored on the question too, so the database itself can keep codes unique.
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="questions")
@@ -156,19 +172,23 @@ class Question(models.Model):
     class Meta:
         ordering = ["questionnaire", "domain__position", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["questionnaire", "code"], name="question_code_unique_in_questionnaire"),
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="question_code_unique_in_questionnaire"
+            ),
             models.UniqueConstraint(
                 fields=["questionnaire", "breakdown"],
                 condition=~Q(breakdown=""),
                 name="question_breakdown_once_per_questionnaire",
-                violation_error_message="Another question of this questionnaire already has this breakdown mark.",
+                violation_error_message="Another question of this questionnaire has this breakdown mark.",
             ),
             models.CheckConstraint(
                 name="question_type_valid", condition=Q(type__in=[t.value for t in QuestionType])
             ),
             models.CheckConstraint(
                 name="question_min_not_above_max",
-                condition=Q(min_value__isnull=True) | Q(max_value__isnull=True) | Q(min_value__lte=models.F("max_value")),
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=models.F("max_value")),
             ),
         ]
 
@@ -234,7 +254,9 @@ class Membership(models.Model):
     class Meta:
         ordering = ["questionnaire", "role", "user__username"]
         constraints = [
-            models.UniqueConstraint(fields=["questionnaire", "user"], name="membership_once_per_questionnaire"),
+            models.UniqueConstraint(
+                fields=["questionnaire", "user"], name="membership_once_per_questionnaire"
+            ),
             models.CheckConstraint(
                 name="membership_role_valid", condition=Q(role__in=["owner", "researcher", "monitor"])
             ),

@@ -39,7 +39,9 @@ def document_parse_and_check(raw: str | bytes | Any) -> QuestionnaireDocument:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise DefinitionError([Problem("$", f"the file is not UTF-8 text (byte {error.start})")]) from None
+            raise DefinitionError(
+                [Problem("$", f"the file is not UTF-8 text (byte {error.start})")]
+            ) from None
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
@@ -79,7 +81,11 @@ def questionnaire_import(*, raw: str | bytes | Any, actor=None, slug: str | None
         questionnaire.full_clean()
     except ValidationError as error:
         raise DefinitionError(
-            [Problem(f"$.{field}", message) for field, messages in error.message_dict.items() for message in messages]
+            [
+                Problem(f"$.{field}", message)
+                for field, messages in error.message_dict.items()
+                for message in messages
+            ]
         ) from None
     questionnaire.save()
     ConsentVersion.objects.create(
@@ -196,11 +202,20 @@ def questionnaire_set_status(*, questionnaire: Questionnaire, status: str, actor
 
 @transaction.atomic
 def questionnaire_set_schedule(
-    *, questionnaire: Questionnaire, opens_at: datetime | None, closes_at: datetime | None, time_zone: str, actor
+    *,
+    questionnaire: Questionnaire,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    time_zone: str,
+    actor,
 ) -> Questionnaire:
     """Change the dates (extending the closing date of an open questionnaire is allowed)."""
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
-    before = {"opens_at": questionnaire.opens_at, "closes_at": questionnaire.closes_at, "time_zone": questionnaire.time_zone}
+    before = {
+        "opens_at": questionnaire.opens_at,
+        "closes_at": questionnaire.closes_at,
+        "time_zone": questionnaire.time_zone,
+    }
     questionnaire.opens_at, questionnaire.closes_at, questionnaire.time_zone = opens_at, closes_at, time_zone
     questionnaire.full_clean()
     questionnaire.save(update_fields=["opens_at", "closes_at", "time_zone", "updated_at"])
@@ -215,7 +230,9 @@ def questionnaire_set_schedule(
 
 
 @transaction.atomic
-def questionnaire_set_consent_text(*, questionnaire: Questionnaire, text: dict[str, str], actor) -> Questionnaire:
+def questionnaire_set_consent_text(
+    *, questionnaire: Questionnaire, text: dict[str, str], actor
+) -> Questionnaire:
     """A new consent text gets a new version number; earlier versions stay, since consents name them."""
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
     if text == questionnaire.consent_text:
@@ -223,7 +240,9 @@ def questionnaire_set_consent_text(*, questionnaire: Questionnaire, text: dict[s
     questionnaire.consent_version += 1
     questionnaire.consent_text = text
     questionnaire.save(update_fields=["consent_text", "consent_version", "updated_at"])
-    ConsentVersion.objects.create(questionnaire=questionnaire, version=questionnaire.consent_version, text=text)
+    ConsentVersion.objects.create(
+        questionnaire=questionnaire, version=questionnaire.consent_version, text=text
+    )
     audit_record(
         actor=actor,
         action=AuditEntry.Action.QUESTIONNAIRE_EDITED,
@@ -244,10 +263,13 @@ def membership_set(
         membership = Membership(questionnaire=questionnaire, user=user)
         action, before = AuditEntry.Action.MEMBER_ADDED, None
     else:
-        action, before = AuditEntry.Action.MEMBER_CHANGED, {
-            "role": membership.role,
-            "can_view_personal_data": membership.can_view_personal_data,
-        }
+        action, before = (
+            AuditEntry.Action.MEMBER_CHANGED,
+            {
+                "role": membership.role,
+                "can_view_personal_data": membership.can_view_personal_data,
+            },
+        )
         if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
             _keep_one_owner(questionnaire, leaving=membership)
     membership.role = role
@@ -259,15 +281,21 @@ def membership_set(
         action=action,
         target=membership,
         questionnaire=questionnaire,
-        detail={"user": user.get_username(), "role": role, "can_view_personal_data": can_view_personal_data,
-                "before": before},
+        detail={
+            "user": user.get_username(),
+            "role": role,
+            "can_view_personal_data": can_view_personal_data,
+            "before": before,
+        },
     )
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor) -> None:
-    membership = Membership.objects.select_for_update().select_related("questionnaire", "user").get(pk=membership.pk)
+    membership = (
+        Membership.objects.select_for_update().select_related("questionnaire", "user").get(pk=membership.pk)
+    )
     if membership.role == Membership.Role.OWNER:
         _keep_one_owner(membership.questionnaire, leaving=membership)
     audit_record(

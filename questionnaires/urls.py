@@ -9,5 +9,9 @@ urlpatterns = [
     path("<slug:slug>/status/", views.questionnaire_status, name="status"),
     path("<slug:slug>/definition.json", views.questionnaire_definition_download, name="definition"),
     path("<slug:slug>/members/", views.questionnaire_members, name="members"),
-    path("<slug:slug>/members/<int:membership_id>/remove/", views.questionnaire_member_remove, name="member_remove"),
+    path(
+        "<slug:slug>/members/<int:membership_id>/remove/",
+        views.questionnaire_member_remove,
+        name="member_remove",
+    ),
 ]

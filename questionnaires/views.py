@@ -60,7 +60,9 @@ def questionnaire_status(request, questionnaire: Questionnaire):
     if not form.is_valid():
         return HttpResponse("Unknown status.", status=400)
     try:
-        questionnaire_set_status(questionnaire=questionnaire, status=form.cleaned_data["status"], actor=request.user)
+        questionnaire_set_status(
+            questionnaire=questionnaire, status=form.cleaned_data["status"], actor=request.user
+        )
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

@@ -8,8 +8,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
-from consultation.settings import *  # noqa: E402,F403
-from consultation.settings import VAR_DIR  # noqa: E402
+from consultation.settings import *  # noqa: F403
+from consultation.settings import VAR_DIR
 
 # Fast password hashing: tests create many accounts.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

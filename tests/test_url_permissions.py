@@ -173,14 +173,13 @@ def test_every_url_gives_each_visitor_the_expected_status(world):
             cookies = client.cookies
             client.cookies = copy.copy(cookies)  # logging out must not log the next request out
             with transaction.atomic():
-                if method == "POST":
-                    response = client.post(url, POST_DATA.get(key, {}))
-                else:
-                    response = client.get(url)
+                response = client.post(url, POST_DATA.get(key, {})) if method == "POST" else client.get(url)
                 transaction.set_rollback(True)
             client.cookies = cookies
             if response.status_code != expected[actor]:
-                mismatches.append(f"{method} {url} as {actor}: {response.status_code}, expected {expected[actor]}")
+                mismatches.append(
+                    f"{method} {url} as {actor}: {response.status_code}, expected {expected[actor]}"
+                )
     assert not mismatches, "\n".join(mismatches)
 
 

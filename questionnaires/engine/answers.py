@@ -98,7 +98,9 @@ def _clean_number(question: QuestionDef, text: str) -> str:
     return format(number.normalize(), "f") if number == number.to_integral_value() else format(number, "f")
 
 
-def clean_answer(question: QuestionDef, submitted: Submitted, *, countries: frozenset[str] = frozenset()) -> CleanAnswer:
+def clean_answer(
+    question: QuestionDef, submitted: Submitted, *, countries: frozenset[str] = frozenset()
+) -> CleanAnswer:
     """Validate one question's submission. Raises AnswerError with a message for the respondent."""
     code = question.code
     kind = question.type
@@ -120,12 +122,20 @@ def clean_answer(question: QuestionDef, submitted: Submitted, *, countries: froz
             raise AnswerError(_("Choose among the answers offered."))
         if question.min_choices and len(chosen) < question.min_choices:
             raise AnswerError(
-                ngettext("Choose at least %(count)d answer.", "Choose at least %(count)d answers.", question.min_choices)
+                ngettext(
+                    "Choose at least %(count)d answer.",
+                    "Choose at least %(count)d answers.",
+                    question.min_choices,
+                )
                 % {"count": question.min_choices}
             )
         if question.max_choices and len(chosen) > question.max_choices:
             raise AnswerError(
-                ngettext("Choose at most %(count)d answer.", "Choose at most %(count)d answers.", question.max_choices)
+                ngettext(
+                    "Choose at most %(count)d answer.",
+                    "Choose at most %(count)d answers.",
+                    question.max_choices,
+                )
                 % {"count": question.max_choices}
             )
         ordered = [choice.code for choice in question.options if choice.code in chosen]
@@ -155,7 +165,9 @@ def _clean_ranking(question: QuestionDef, submitted: Submitted) -> list[str] | N
         if not text:
             continue
         if not text.isdigit() or not 1 <= int(text) <= len(question.items):
-            raise AnswerError(_("Give each item a rank from 1 to %(count)d.") % {"count": len(question.items)})
+            raise AnswerError(
+                _("Give each item a rank from 1 to %(count)d.") % {"count": len(question.items)}
+            )
         ranks[item.code] = int(text)
     if not ranks:
         return None

@@ -57,7 +57,9 @@ def _problems(definition: Definition, countries: frozenset[str]) -> Iterator[Pro
         yield from _translation_problems(f"{d_path}.title", domain.title, definition.languages, required=True)
         yield from _translation_problems(f"{d_path}.description", domain.description, definition.languages)
         # A domain's condition may only use questions of earlier domains.
-        yield from _condition_problems(f"{d_path}.condition", domain.condition, definition, seen_before, countries)
+        yield from _condition_problems(
+            f"{d_path}.condition", domain.condition, definition, seen_before, countries
+        )
 
         if not domain.questions:
             yield Problem(f"{d_path}.questions", "a domain needs at least one question")
@@ -68,7 +70,8 @@ def _problems(definition: Definition, countries: frozenset[str]) -> Iterator[Pro
             if question.code in question_paths:
                 yield Problem(
                     f"{q_path}.code",
-                    f"duplicate question code {question.code!r} (first used at {question_paths[question.code]})",
+                    f"duplicate question code {question.code!r} "
+                    f"(first used at {question_paths[question.code]})",
                 )
             else:
                 question_paths[question.code] = q_path
@@ -94,7 +97,9 @@ def _language_problems(languages: tuple[str, ...]) -> Iterator[Problem]:
         yield Problem("$.languages", "list at least one language")
     for index, language in enumerate(languages):
         if not isinstance(language, str) or not LANGUAGE_PATTERN.match(language):
-            yield Problem(f"$.languages[{index}]", f"{language!r} is not a language code such as 'en' or 'fr'")
+            yield Problem(
+                f"$.languages[{index}]", f"{language!r} is not a language code such as 'en' or 'fr'"
+            )
     if len(set(languages)) != len(languages):
         yield Problem("$.languages", "a language is listed twice")
 
@@ -147,7 +152,9 @@ def _question_problems(path: str, question: QuestionDef, languages: tuple[str, .
                 if choice.value is None:
                     yield Problem(f"{c_path}.value", "every choice needs a numeric value")
                 elif choice.value in values:
-                    yield Problem(f"{c_path}.value", f"duplicate value {choice.value} in question {question.code}")
+                    yield Problem(
+                        f"{c_path}.value", f"duplicate value {choice.value} in question {question.code}"
+                    )
                 else:
                     values.add(choice.value)
             if choice.is_other:
@@ -158,7 +165,11 @@ def _question_problems(path: str, question: QuestionDef, languages: tuple[str, .
         yield Problem(f"{path}.choices", "only one choice can be 'Other (please specify)'")
 
     if kind is QuestionType.NUMBER:
-        if question.min_value is not None and question.max_value is not None and question.min_value > question.max_value:
+        if (
+            question.min_value is not None
+            and question.max_value is not None
+            and question.min_value > question.max_value
+        ):
             yield Problem(f"{path}.max_value", "the maximum is below the minimum")
     elif question.min_value is not None or question.max_value is not None or question.integer_only:
         yield Problem(path, "only number questions have min_value, max_value or integer_only")
@@ -178,7 +189,9 @@ def _question_problems(path: str, question: QuestionDef, languages: tuple[str, .
                 yield Problem(f"{path}.max_choices", "more choices required than the question offers")
     if question.breakdown is not None and kind not in BREAKDOWN_TYPES[question.breakdown]:
         allowed = " or ".join(sorted(t.value for t in BREAKDOWN_TYPES[question.breakdown]))
-        yield Problem(f"{path}.breakdown", f"a {question.breakdown.value!r} breakdown must be a {allowed} question")
+        yield Problem(
+            f"{path}.breakdown", f"a {question.breakdown.value!r} breakdown must be a {allowed} question"
+        )
 
 
 def _condition_problems(
@@ -202,7 +215,10 @@ def _condition_problems(
             yield Problem(f"{full}.question", f"no question has the code {code!r}")
             continue
         if code not in earlier_codes:
-            yield Problem(f"{full}.question", f"{code} does not come before this point: a condition can only use earlier answers")
+            yield Problem(
+                f"{full}.question",
+                f"{code} does not come before this point: a condition can only use earlier answers",
+            )
             continue
         yield from _comparison_problems(full, Op(leaf["op"]), leaf.get("value"), target, countries)
 
@@ -244,24 +260,33 @@ def _comparison_problems(
     if op in VALUELESS_OPS:
         return
     if kind in (QuestionType.RANKING, QuestionType.MATRIX) or kind.is_text:
-        yield Problem(f"{path}.op", f"a {kind.value} question can only be tested with answered / not_answered")
+        yield Problem(
+            f"{path}.op", f"a {kind.value} question can only be tested with answered / not_answered"
+        )
         return
     if op in NUMERIC_OPS:
         if kind is not QuestionType.NUMBER:
-            yield Problem(f"{path}.op", f"{op.value} compares numbers; {target.code} is a {kind.value} question")
+            yield Problem(
+                f"{path}.op", f"{op.value} compares numbers; {target.code} is a {kind.value} question"
+            )
         elif isinstance(value, bool) or not isinstance(value, int | float):
             yield Problem(f"{path}.value", "compare with a number")
         return
     if op is Op.INCLUDES:
         if kind is not QuestionType.MULTIPLE_CHOICE:
-            yield Problem(f"{path}.op", f"includes is for multiple choice questions; {target.code} is a {kind.value} question")
+            yield Problem(
+                f"{path}.op",
+                f"includes is for multiple choice questions; {target.code} is a {kind.value} question",
+            )
             return
     elif kind is QuestionType.MULTIPLE_CHOICE:
-        yield Problem(f"{path}.op", f"test a multiple choice question with includes, answered or not_answered")
+        yield Problem(f"{path}.op", "test a multiple choice question with includes, answered or not_answered")
         return
     if kind is QuestionType.NUMBER:
         if op is Op.ONE_OF:
-            yield Problem(f"{path}.op", "one_of lists choice codes; compare numbers with gt, gte, lt, lte, equals")
+            yield Problem(
+                f"{path}.op", "one_of lists choice codes; compare numbers with gt, gte, lt, lte, equals"
+            )
         elif isinstance(value, bool) or not isinstance(value, int | float):
             yield Problem(f"{path}.value", "compare with a number")
         return

@@ -38,14 +38,18 @@ def visible_domains(definition: Definition, answers: Mapping[str, Any]) -> list[
     return [domain for domain in definition.domains if evaluate(domain.condition, effective)]
 
 
-def visible_questions(definition: Definition, domain: DomainDef, answers: Mapping[str, Any]) -> list[QuestionDef]:
+def visible_questions(
+    definition: Definition, domain: DomainDef, answers: Mapping[str, Any]
+) -> list[QuestionDef]:
     effective = effective_answers(definition, answers)
     if not evaluate(domain.condition, effective):
         return []
     return [question for question in domain.questions if evaluate(question.condition, effective)]
 
 
-def missing_required(definition: Definition, domain: DomainDef, answers: Mapping[str, Any]) -> list[QuestionDef]:
+def missing_required(
+    definition: Definition, domain: DomainDef, answers: Mapping[str, Any]
+) -> list[QuestionDef]:
     """Visible required questions of the domain still without an answer (hidden ones are never required)."""
     effective = effective_answers(definition, answers)
     return [

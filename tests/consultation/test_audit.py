@@ -10,10 +10,19 @@ pytestmark = pytest.mark.django_db
 def test_an_entry_names_who_did_what_to_which_object():
     user = UserFactory(username="alice")
     questionnaire = QuestionnaireFactory()
-    entry = audit_record(actor=user, action=AuditEntry.Action.QUESTIONNAIRE_EDITED, target=questionnaire,
-                         questionnaire=questionnaire, detail={"field": "title"})
+    entry = audit_record(
+        actor=user,
+        action=AuditEntry.Action.QUESTIONNAIRE_EDITED,
+        target=questionnaire,
+        questionnaire=questionnaire,
+        detail={"field": "title"},
+    )
     assert (entry.actor, entry.actor_label, entry.target_type, entry.target_id) == (
-        user, "alice", "questionnaires.Questionnaire", str(questionnaire.pk))
+        user,
+        "alice",
+        "questionnaires.Questionnaire",
+        str(questionnaire.pk),
+    )
     assert entry.created_at is not None
 
 

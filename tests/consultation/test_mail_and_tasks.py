@@ -19,11 +19,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_embedded_default_writes_one_eml_file_per_message(tmp_path):
     connection = get_connection("consultation.mail.EmlFileBackend", file_path=str(tmp_path))
     message = EmailMultiAlternatives(
-        "Invitation", "Plain text body", "study@example.org", ["Ana.Official@example.gov"], connection=connection
+        "Invitation",
+        "Plain text body",
+        "study@example.org",
+        ["Ana.Official@example.gov"],
+        connection=connection,
     )
     message.attach_alternative("<p>HTML body</p>", "text/html")
     assert message.send() == 1
-    EmailMultiAlternatives("Second", "b", "study@example.org", ["b@example.org"], connection=connection).send()
+    EmailMultiAlternatives(
+        "Second", "b", "study@example.org", ["b@example.org"], connection=connection
+    ).send()
     files = sorted(tmp_path.glob("*.eml"))
     assert len(files) == 2 and not list(tmp_path.glob("*.part"))
     parsed = message_from_bytes(files[0].read_bytes())
@@ -42,9 +48,26 @@ def test_a_real_worker_consumes_from_redis():
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "consultation", "worker", "-P", "solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "consultation",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         cache.delete(HEARTBEAT_KEY)

@@ -59,7 +59,12 @@ def run_manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY"}}
     clean["DJANGO_SETTINGS_MODULE"] = "consultation.settings"
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

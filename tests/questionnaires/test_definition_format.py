@@ -16,7 +16,12 @@ from questionnaires.services import questionnaire_import
 
 DATA = Path(__file__).parent / "data"
 EVERY_TYPE = DATA / "every_type.json"
-DEMO = Path(__file__).resolve().parents[2] / "questionnaires" / "demo" / "radicalized-offenders-consultation.json"
+DEMO = (
+    Path(__file__).resolve().parents[2]
+    / "questionnaires"
+    / "demo"
+    / "radicalized-offenders-consultation.json"
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +48,25 @@ def test_import_builds_every_type_in_order():
     assert questionnaire.consent_version == 2
     assert list(questionnaire.domains.values_list("code", flat=True)) == ["PROFILE", "D1"]
     types = set(Question.objects.filter(questionnaire=questionnaire).values_list("type", flat=True))
-    assert types == {"country", "single_choice", "number", "multiple_choice", "likert", "yes_no_dk", "short_text",
-                     "long_text", "ranking", "matrix"}
+    assert types == {
+        "country",
+        "single_choice",
+        "number",
+        "multiple_choice",
+        "likert",
+        "yes_no_dk",
+        "short_text",
+        "long_text",
+        "ranking",
+        "matrix",
+    }
     yes_no = Question.objects.get(questionnaire=questionnaire, code="D1_Q3")
     assert list(yes_no.choices.values_list("code", "value")) == [("YES", 1), ("NO", 0), ("DK", 9)]
     matrix = questionnaire_definition(questionnaire).question("D1_Q7")
-    assert [i.code for i in matrix.items] == ["ISOLATION", "MIXED"] and [c.code for c in matrix.options] == ["LOW", "HIGH"]
+    assert [i.code for i in matrix.items] == ["ISOLATION", "MIXED"] and [c.code for c in matrix.options] == [
+        "LOW",
+        "HIGH",
+    ]
     entry = AuditEntry.objects.get(action=AuditEntry.Action.QUESTIONNAIRE_IMPORTED)
     assert entry.questionnaire == questionnaire and entry.detail["questions"] == 12
 
@@ -63,8 +81,11 @@ def test_round_trip_is_byte_identical(django_db_blocker):
     second = export("every-type")
     assert second == first
     document = json.loads(first)
-    assert document["schedule"] == {"opens_at": "2026-09-01T13:00:00Z", "closes_at": "2026-11-30T23:59:00Z",
-                                    "time_zone": "America/Toronto"}
+    assert document["schedule"] == {
+        "opens_at": "2026-09-01T13:00:00Z",
+        "closes_at": "2026-11-30T23:59:00Z",
+        "time_zone": "America/Toronto",
+    }
     # Texts are written in the questionnaire's language order, whatever order the file had.
     assert list(document["title"]) == ["en", "fr"]
     # Conditions are written in a fixed key order.
@@ -89,23 +110,56 @@ def test_import_under_another_slug_makes_a_copy():
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d.update(format="something-else"), ("$.format", "expected 'consultation.questionnaire': is this a questionnaire definition?")),
+        (
+            lambda d: d.update(format="something-else"),
+            ("$.format", "expected 'consultation.questionnaire': is this a questionnaire definition?"),
+        ),
         (lambda d: d.update(domains="none"), ("$.domains", "expected a list, found a string")),
-        (lambda d: d["domains"][1]["questions"][0].update(type="slider"), ("$.domains[1].questions[0].type", None)),
-        (lambda d: d["domains"][1]["questions"][0]["choices"][0].update(value="one"), ("$.domains[1].questions[0].choices[0].value", "expected a whole number, found a string")),
-        (lambda d: d["domains"][0]["questions"][1].update(code="P_COUNTRY"), ("$.domains[0].questions[1].code", None)),
-        (lambda d: d["domains"][1]["questions"][1]["condition"].update(question="D1_Q7"), ("$.domains[1].questions[1].condition.question", None)),
-        (lambda d: d["domains"][1]["questions"][1]["condition"].update(question="GHOST"), ("$.domains[1].questions[1].condition.question", "no question has the code 'GHOST'")),
-        (lambda d: d["domains"][1]["questions"][2]["text"].pop("fr"), ("$.domains[1].questions[2].text.fr", "missing translation (fr)")),
-        (lambda d: d["schedule"].update(closes_at="2026-08-01T00:00:00Z"), ("$.schedule.closes_at", "the closing date must come after the opening date")),
+        (
+            lambda d: d["domains"][1]["questions"][0].update(type="slider"),
+            ("$.domains[1].questions[0].type", None),
+        ),
+        (
+            lambda d: d["domains"][1]["questions"][0]["choices"][0].update(value="one"),
+            ("$.domains[1].questions[0].choices[0].value", "expected a whole number, found a string"),
+        ),
+        (
+            lambda d: d["domains"][0]["questions"][1].update(code="P_COUNTRY"),
+            ("$.domains[0].questions[1].code", None),
+        ),
+        (
+            lambda d: d["domains"][1]["questions"][1]["condition"].update(question="D1_Q7"),
+            ("$.domains[1].questions[1].condition.question", None),
+        ),
+        (
+            lambda d: d["domains"][1]["questions"][1]["condition"].update(question="GHOST"),
+            ("$.domains[1].questions[1].condition.question", "no question has the code 'GHOST'"),
+        ),
+        (
+            lambda d: d["domains"][1]["questions"][2]["text"].pop("fr"),
+            ("$.domains[1].questions[2].text.fr", "missing translation (fr)"),
+        ),
+        (
+            lambda d: d["schedule"].update(closes_at="2026-08-01T00:00:00Z"),
+            ("$.schedule.closes_at", "the closing date must come after the opening date"),
+        ),
         (lambda d: d["schedule"].update(opens_at="next tuesday"), ("$.schedule.opens_at", None)),
         (lambda d: d["schedule"].update(opens_at="2026-09-01T09:00:00"), ("$.schedule.opens_at", None)),
         (lambda d: d["schedule"].update(time_zone="Mars/Olympus"), ("$.schedule.time_zone", None)),
         (lambda d: d.update(slug="Not A Slug"), ("$.slug", None)),
-        (lambda d: d["domains"][0]["questions"][0].update(colour="red"), ("$.domains[0].questions[0].colour", "unknown key")),
-        (lambda d: d["domains"][0].update(questions=[]), ("$.domains[0].questions", "a domain needs at least one question")),
+        (
+            lambda d: d["domains"][0]["questions"][0].update(colour="red"),
+            ("$.domains[0].questions[0].colour", "unknown key"),
+        ),
+        (
+            lambda d: d["domains"][0].update(questions=[]),
+            ("$.domains[0].questions", "a domain needs at least one question"),
+        ),
         (lambda d: d.update(languages=["en", "fr", "fr"]), ("$.languages", "a language is listed twice")),
-        (lambda d: d["domains"][0]["questions"][2].update(breakdown="role"), ("$.domains[0].questions[2].breakdown", None)),
+        (
+            lambda d: d["domains"][0]["questions"][2].update(breakdown="role"),
+            ("$.domains[0].questions[2].breakdown", None),
+        ),
     ],
 )
 def test_a_bad_file_is_refused_whole_with_its_json_path(mutate, expected):
@@ -125,7 +179,7 @@ def test_a_bad_file_is_refused_whole_with_its_json_path(mutate, expected):
     ("raw", "message"),
     [
         (b"\xff\xfe{", "the file is not UTF-8 text"),
-        ("{\"format\": ", "not valid JSON"),
+        ('{"format": ', "not valid JSON"),
         ("[]", "expected an object, found a list"),
     ],
 )
@@ -136,7 +190,9 @@ def test_not_even_json(raw, message):
 
 def test_a_duplicate_slug_is_refused():
     questionnaire_import(raw=EVERY_TYPE.read_bytes())
-    assert ("$.slug", "a questionnaire with the slug 'every-type' already exists") in import_problems(every_type())
+    assert ("$.slug", "a questionnaire with the slug 'every-type' already exists") in import_problems(
+        every_type()
+    )
     assert Questionnaire.objects.count() == 1
 
 

@@ -36,7 +36,13 @@ def test_single_choice_other_asks_for_its_text():
 
 
 def test_multiple_choice_keeps_the_questionnaires_order_and_limits():
-    q = question("Q", "multiple_choice", options=choices("A", "B", "C", "D", other="OTHER"), max_choices=3, min_choices=2)
+    q = question(
+        "Q",
+        "multiple_choice",
+        options=choices("A", "B", "C", "D", other="OTHER"),
+        max_choices=3,
+        min_choices=2,
+    )
     assert clean(q, {"Q": ["C", "A"]}).value == ["A", "C"]
     assert clean(q, {"Q": ["C", "A", "A"]}).value == ["A", "C"]
     with pytest.raises(AnswerError, match="at most 3"):
@@ -72,8 +78,14 @@ def test_number_checks_limits_and_accepts_a_decimal_comma():
     assert clean(q, {"Q": ["12"]}).value == "12"
     assert clean(q, {"Q": ["3,5"]}).value == "3.5"
     assert clean(q, {"Q": ["1e1"]}).value == "10"
-    for bad, message in [("abc", "Enter a number"), ("-1", "at least 0"), ("101", "at most 100"), ("NaN", "Enter a number"),
-                         ("Infinity", "Enter a number"), ("9" * 40, "Enter a number")]:
+    for bad, message in [
+        ("abc", "Enter a number"),
+        ("-1", "at least 0"),
+        ("101", "at most 100"),
+        ("NaN", "Enter a number"),
+        ("Infinity", "Enter a number"),
+        ("9" * 40, "Enter a number"),
+    ]:
         with pytest.raises(AnswerError, match=message):
             clean(q, {"Q": [bad]})
 
@@ -118,8 +130,15 @@ def test_matrix_takes_one_scale_point_per_row():
 def test_a_saved_value_fills_the_form_back_to_the_same_value(kind):
     q = question("Q", kind)
     sample = {
-        "single_choice": "B", "likert": "B", "yes_no_dk": "B", "multiple_choice": ["A", "C"],
-        "short_text": "text", "long_text": "more text", "number": "12.5", "country": "FR",
-        "ranking": ["Z", "X", "Y"], "matrix": {"X": "A", "Y": "C"},
+        "single_choice": "B",
+        "likert": "B",
+        "yes_no_dk": "B",
+        "multiple_choice": ["A", "C"],
+        "short_text": "text",
+        "long_text": "more text",
+        "number": "12.5",
+        "country": "FR",
+        "ranking": ["Z", "X", "Y"],
+        "matrix": {"X": "A", "Y": "C"},
     }[kind.value]
     assert clean(q, submitted_for(q, sample)).value == sample

@@ -55,7 +55,11 @@ def test_every_operator(condition, expected):
 
 @pytest.mark.parametrize("op", [op for op in Op if op is not Op.NOT_ANSWERED])
 def test_a_comparison_on_an_unanswered_question_is_false(op):
-    value = None if op is Op.ANSWERED else (["X"] if op is Op.ONE_OF else ("X" if op not in ("gt", "gte", "lt", "lte") else 1))
+    value = (
+        None
+        if op is Op.ANSWERED
+        else (["X"] if op is Op.ONE_OF else ("X" if op not in ("gt", "gte", "lt", "lte") else 1))
+    )
     assert evaluate(leaf("MISSING", op.value, value), ANSWERS) is False
 
 

@@ -16,13 +16,19 @@ def build():
         domain(
             "PROFILE",
             question("HAS_PROGRAM", "yes_no_dk", required=True),
-            question("PROGRAM_NAME", "short_text", required=True,
-                     condition={"question": "HAS_PROGRAM", "op": "equals", "value": "A"}),
-            question("PROGRAM_DETAIL", "long_text",
-                     condition={"question": "PROGRAM_NAME", "op": "answered"}),
+            question(
+                "PROGRAM_NAME",
+                "short_text",
+                required=True,
+                condition={"question": "HAS_PROGRAM", "op": "equals", "value": "A"},
+            ),
+            question("PROGRAM_DETAIL", "long_text", condition={"question": "PROGRAM_NAME", "op": "answered"}),
         ),
-        domain("PROGRAMS", question("RATING", "likert"),
-               condition={"question": "HAS_PROGRAM", "op": "equals", "value": "A"}),
+        domain(
+            "PROGRAMS",
+            question("RATING", "likert"),
+            condition={"question": "HAS_PROGRAM", "op": "equals", "value": "A"},
+        ),
         domain("LAST", question("FINAL", "long_text")),
     )
 
@@ -31,7 +37,10 @@ def test_follow_up_appears_only_when_the_condition_holds():
     d = build()
     profile = d.domains[0]
     assert [q.code for q in visible_questions(d, profile, {})] == ["HAS_PROGRAM"]
-    assert [q.code for q in visible_questions(d, profile, {"HAS_PROGRAM": "A"})] == ["HAS_PROGRAM", "PROGRAM_NAME"]
+    assert [q.code for q in visible_questions(d, profile, {"HAS_PROGRAM": "A"})] == [
+        "HAS_PROGRAM",
+        "PROGRAM_NAME",
+    ]
     shown = visible_questions(d, profile, {"HAS_PROGRAM": "A", "PROGRAM_NAME": "X"})
     assert [q.code for q in shown] == ["HAS_PROGRAM", "PROGRAM_NAME", "PROGRAM_DETAIL"]
 

@@ -27,7 +27,11 @@ class Command(BaseCommand):
             questionnaire = questionnaire_import(raw=raw, slug=slug)
         except DefinitionError as error:
             lines = "\n".join(f"  {problem}" for problem in error.problems)
-            raise CommandError(f"{file}: nothing was imported; {len(error.problems)} problem(s):\n{lines}") from None
+            raise CommandError(
+                f"{file}: nothing was imported; {len(error.problems)} problem(s):\n{lines}"
+            ) from None
         self.stdout.write(
-            self.style.SUCCESS(f"Imported {questionnaire.slug!r} as a draft ({questionnaire.questions.count()} questions).")
+            self.style.SUCCESS(
+                f"Imported {questionnaire.slug!r} as a draft ({questionnaire.questions.count()} questions)."
+            )
         )

@@ -34,17 +34,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, force: bool, **options):
         if not settings.DEBUG and not force:
-            raise CommandError("load_demo creates an administrator with a printed password: it runs only with DEBUG on.")
+            raise CommandError(
+                "load_demo creates an administrator with a printed password: it runs only with DEBUG on."
+            )
         user, password = self._demo_account()
         questionnaire = Questionnaire.objects.filter(slug=DEMO_SLUG).first()
         if questionnaire is None:
             questionnaire = self._load_questionnaire(user)
-            self.stdout.write(f"Loaded the demo consultation {DEMO_SLUG!r}, open for {OPEN_FOR_DAYS} days from today.")
+            self.stdout.write(
+                f"Loaded the demo consultation {DEMO_SLUG!r}, open for {OPEN_FOR_DAYS} days from today."
+            )
         else:
-            self.stdout.write(f"The demo consultation {DEMO_SLUG!r} is already loaded ({questionnaire.status}).")
+            self.stdout.write(
+                f"The demo consultation {DEMO_SLUG!r} is already loaded ({questionnaire.status})."
+            )
         if not Membership.objects.filter(questionnaire=questionnaire, user=user).exists():
             membership_set(
-                questionnaire=questionnaire, user=user, role=Membership.Role.OWNER, can_view_personal_data=True, actor=None
+                questionnaire=questionnaire,
+                user=user,
+                role=Membership.Role.OWNER,
+                can_view_personal_data=True,
+                actor=None,
             )
         self.stdout.write(
             self.style.SUCCESS(
@@ -66,7 +76,9 @@ class Command(BaseCommand):
             credentials.write_text(password + "\n")
             credentials.chmod(0o600)
             if user is None:
-                user = User.objects.create_user(DEMO_USERNAME, email="researcher@example.org", password=password)
+                user = User.objects.create_user(
+                    DEMO_USERNAME, email="researcher@example.org", password=password
+                )
             else:
                 user.set_password(password)
             user.is_staff = user.is_superuser = True
@@ -84,4 +96,6 @@ class Command(BaseCommand):
             time_zone=questionnaire.time_zone,
             actor=user,
         )
-        return questionnaire_set_status(questionnaire=questionnaire, status=Questionnaire.Status.OPEN, actor=user)
+        return questionnaire_set_status(
+            questionnaire=questionnaire, status=Questionnaire.Status.OPEN, actor=user
+        )
