@@ -140,27 +140,26 @@ class Domain(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} · {pick_text(self.title, 'en')}"
+        return f"{self.code} · {self.display_title()}"
+
+    def display_title(self, language: str = "en") -> str:
+        return pick_text(self.title, language)
 
 
 class Question(models.Model):
-    Type = models.TextChoices(
-        "Type", [(t.value, t.value.replace("_", " ").capitalize()) for t in QuestionType]
-    )
-    BreakdownMark = models.TextChoices(
-        "BreakdownMark", [(b.value, b.value.replace("_", " ")) for b in Breakdown]
-    )
+    TYPE_CHOICES = [(kind.value, kind.label) for kind in QuestionType]
+    BREAKDOWN_CHOICES = [(mark.value, mark.value.replace("_", " ").capitalize()) for mark in Breakdown]
 
     # The questionnaire is stored on the question too, so the database itself can keep codes unique.
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="questions")
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="questions")
     code = models.CharField(max_length=40, validators=[code_validator])
     position = models.PositiveIntegerField(default=0)
-    type = models.CharField(max_length=20, choices=Type.choices)
+    type = models.CharField(max_length=20, choices=TYPE_CHOICES)
     text = models.JSONField(default=dict)
     help = models.JSONField(default=dict, blank=True)
     required = models.BooleanField(default=False)
-    breakdown = models.CharField(max_length=20, choices=BreakdownMark.choices, blank=True, default="")
+    breakdown = models.CharField(max_length=20, choices=BREAKDOWN_CHOICES, blank=True, default="")
     condition = models.JSONField(null=True, blank=True)
     min_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     max_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)

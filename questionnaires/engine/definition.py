@@ -30,6 +30,10 @@ class QuestionType(StrEnum):
     MATRIX = "matrix"
 
     @property
+    def label(self) -> str:
+        return _TYPE_LABELS[self]
+
+    @property
     def has_options(self) -> bool:
         return self in _WITH_OPTIONS
 
@@ -59,6 +63,19 @@ _WITH_OPTIONS = frozenset(
 _ONE_CODE = frozenset(
     {QuestionType.SINGLE_CHOICE, QuestionType.LIKERT, QuestionType.YES_NO_DK, QuestionType.COUNTRY}
 )
+
+_TYPE_LABELS = {
+    QuestionType.SINGLE_CHOICE: "Single choice",
+    QuestionType.MULTIPLE_CHOICE: "Multiple choice",
+    QuestionType.LIKERT: "Likert scale",
+    QuestionType.YES_NO_DK: "Yes / no / don't know",
+    QuestionType.SHORT_TEXT: "Short text",
+    QuestionType.LONG_TEXT: "Long text",
+    QuestionType.NUMBER: "Number",
+    QuestionType.COUNTRY: "Country",
+    QuestionType.RANKING: "Ranking",
+    QuestionType.MATRIX: "Matrix (items on one scale)",
+}
 
 SHORT_TEXT_LIMIT = 500
 LONG_TEXT_LIMIT = 10_000

@@ -67,6 +67,12 @@ def test_import_builds_every_type_in_order():
         "LOW",
         "HIGH",
     ]
+    # What the importer wrote passes the models' own validation (the admin's forms rely on it).
+    for row in [questionnaire, *questionnaire.domains.all(), *questionnaire.questions.all()]:
+        row.full_clean()
+    for choice in Choice.objects.filter(question__questionnaire=questionnaire):
+        choice.full_clean()
+    assert yes_no.get_type_display() == "Yes / no / don't know"
     entry = AuditEntry.objects.get(action=AuditEntry.Action.QUESTIONNAIRE_IMPORTED)
     assert entry.questionnaire == questionnaire and entry.detail["questions"] == 12
 
