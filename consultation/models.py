@@ -27,6 +27,7 @@ class AuditEntry(models.Model):
         MEMBER_ADDED = "membership.added", "Member added"
         MEMBER_CHANGED = "membership.changed", "Member's role changed"
         MEMBER_REMOVED = "membership.removed", "Member removed"
+        INVITATION_CREATED = "invitation.created", "Invitations created"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -14,5 +14,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("q/", include("questionnaires.urls")),
+    path("q/<slug:slug>/invitations/", include("respondents.staff_urls")),
+    path("r/", include("respondents.urls")),
     path("admin/", admin.site.urls),
 ]

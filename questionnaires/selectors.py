@@ -23,6 +23,16 @@ def _definition_cached(questionnaire_id: int, revision: int, created_at) -> Defi
     return _definition_build(Questionnaire.objects.get(pk=questionnaire_id))
 
 
+def question_ids(questionnaire: Questionnaire) -> dict[str, int]:
+    """Question code to database id, cached like the definition."""
+    return _question_ids_cached(questionnaire.pk, questionnaire.revision, questionnaire.created_at)
+
+
+@lru_cache(maxsize=64)
+def _question_ids_cached(questionnaire_id: int, revision: int, created_at) -> dict[str, int]:
+    return dict(Question.objects.filter(questionnaire_id=questionnaire_id).values_list("code", "pk"))
+
+
 def _definition_build(questionnaire: Questionnaire) -> Definition:
     domains = list(Domain.objects.filter(questionnaire=questionnaire).order_by("position", "id"))
     questions = list(Question.objects.filter(questionnaire=questionnaire).order_by("position", "id"))

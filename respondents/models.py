@@ -1,1 +1,216 @@
-"""Invitations, responses and answers arrive with the respondents issue (#4)."""
+"""The people and their answers: invitations (the recruitment chain), responses, answers, the email outbox."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+from questionnaires.models import Question, Questionnaire
+
+TOKEN_BYTES = 32  # 256 bits from the operating system's CSPRNG
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def normalise_email(email: str) -> str:
+    """Addresses compare case-insensitively and without surrounding spaces."""
+    return email.strip().lower()
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        EMAILED = "emailed", "Emailed"
+        CONSENTED = "consented", "Consented"
+        DECLINED = "declined", "Declined"
+        STARTED = "started", "Started"
+        COMPLETED = "completed", "Completed"
+        REVOKED = "revoked", "Revoked"
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="invitations")
+    # A stable pseudonym within the questionnaire (R-0012): never the database id.
+    number = models.PositiveIntegerField()
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    wave = models.PositiveSmallIntegerField(default=0)
+    nominated_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="nominees"
+    )
+    email = models.EmailField(max_length=254, blank=True)
+    email_normalised = models.CharField(max_length=254, blank=True, editable=False)
+    name = models.CharField(max_length=200, blank=True)
+    organisation = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    language = models.CharField(max_length=12)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    consent_version = models.PositiveIntegerField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["questionnaire", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["questionnaire", "number"], name="invitation_number_unique"),
+            models.UniqueConstraint(
+                fields=["questionnaire", "email_normalised"],
+                condition=~Q(email_normalised=""),
+                name="invitation_email_once_per_questionnaire",
+            ),
+            models.CheckConstraint(
+                name="invitation_status_valid",
+                condition=Q(status__in=["created", "emailed", "consented", "declined", "started", "completed", "revoked"]),
+            ),
+            models.CheckConstraint(
+                name="invitation_seed_has_no_nominator",
+                condition=Q(wave=0, nominated_by__isnull=True) | Q(wave__gt=0, nominated_by__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["questionnaire", "status"], name="invitation_by_status")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"R-{self.number:04d}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in (self.Status.REVOKED, self.Status.DECLINED)
+
+
+class InvitationEvent(models.Model):
+    """The status history of an invitation."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        EMAILED = "emailed", "Emailed"
+        OPENED = "opened", "Opened"
+        CONSENTED = "consented", "Consented"
+        DECLINED = "declined", "Declined"
+        STARTED = "started", "Started"
+        COMPLETED = "completed", "Completed"
+        REVOKED = "revoked", "Revoked"
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["invitation", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.invitation} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Response(models.Model):
+    """One invitation's answers and how far they got. Created at consent."""
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="responses")
+    language = models.CharField(max_length=12)
+    # Codes of the domains saved without errors; where a returning respondent resumes is derived from it.
+    completed_domains = models.JSONField(default=list, blank=True)
+    last_domain = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["questionnaire", "submitted_at"], name="response_by_submission")]
+
+    def __str__(self) -> str:
+        return f"Response of {self.invitation}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+
+class Answer(models.Model):
+    """One question's answer. `value` holds it as the engine sees it; the typed columns feed aggregates."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="answers")
+    value = models.JSONField()
+    other_text = models.TextField(blank=True)
+    number = models.DecimalField(max_digits=30, decimal_places=10, null=True, blank=True)
+    saved_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "question"], name="answer_once_per_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}/{self.question_id}"
+
+
+class Selection(models.Model):
+    """Each code an answer chose, one row per choice (per row of a matrix, per ranked item).
+
+    Per-question counts for dashboards and results are then one GROUP BY on an index, on
+    PostgreSQL and SQLite alike, however many respondents there are.
+    """
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="selections")
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="selections")
+    item = models.CharField(max_length=40, blank=True)  # matrix row or ranked item
+    code = models.CharField(max_length=40)  # choice code, country code, or "" for a ranking
+    rank = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "question", "item", "code"], name="selection_unique"),
+        ]
+        indexes = [models.Index(fields=["question", "item", "code"], name="selection_counts")]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}:{self.item}:{self.code}"
+
+
+class OutboxMessage(models.Model):
+    """Every email is a row here first, written in the transaction that decided to send it."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="outbox")
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, null=True, blank=True, related_name="outbox")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sequence = models.PositiveSmallIntegerField(default=1)
+    # The same message is never queued twice: invitation + kind + sequence.
+    key = models.CharField(max_length=120, unique=True)
+    message_id = models.CharField(max_length=200, unique=True)
+    to_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to_email} ({self.status})"

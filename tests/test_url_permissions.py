@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from consultation.models import AuditEntry
 from questionnaires.models import Choice, ConsentVersion, Domain, Membership, Question, Questionnaire
 from questionnaires.services import membership_set, questionnaire_import, questionnaire_set_status
+from respondents.services import response_consent, response_save_domain, seed_invite
 from tests.factories import QuestionnaireFactory, UserFactory
 
 EVERY_TYPE = Path(__file__).parent / "questionnaires" / "data" / "every_type.json"
@@ -49,10 +50,26 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "questionnaires:definition": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
     "questionnaires:members": ("GET", row(LOGIN, LOGIN, GONE, 403, 403, 200, 200)),
     "questionnaires:member_remove": ("POST", row(LOGIN, LOGIN, GONE, 403, 403, 302, 302)),
+    "respondents_staff:invitations": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    # An upload without a file is refused as malformed by those allowed to upload.
+    "respondents_staff:invitations_upload": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
+    # Respondent pages: only the session opened by a personal link gets in; everyone else,
+    # staff included, gets the neutral page.
+    "respondents:landing": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:consent": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:decline": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:language": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:resume": ("GET", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:page": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:review": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:submit": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:thanks": ("GET", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    # Whoever holds a personal link is let in (the token is the credential).
+    "respondents:link": ("GET", row(302, 302, 302, 302, 302, 302, 302)),
 }
 
 # What a POST sends, where an empty POST would be refused as malformed (400).
-POST_DATA = {"questionnaires:status": {"status": "closed"}}
+POST_DATA = {"questionnaires:status": {"status": "closed"}, "respondents:language": {"language": "fr"}}
 
 # The Django admin is for superusers only; every other visitor is sent to its login page.
 ADMIN_SUPERUSER_EXCEPTIONS = {
@@ -78,6 +95,8 @@ def admin_expected(key: str, actor: str) -> int:
     if actor == "superuser":
         if key.endswith("/<path:object_id>/"):  # the bare object URL redirects to its change page
             return 302
+        if re.fullmatch(r"admin:respondents_\w+_(add|delete)", key):
+            return 403  # respondents' data changes only through the platform's pages
         return ADMIN_SUPERUSER_EXCEPTIONS.get(key, 200)
     return ADMIN_ANONYMOUS_EXCEPTIONS.get(key, 302)
 
@@ -104,15 +123,17 @@ def world(db):
     users["owner"] = owner
     Group.objects.create(name="Research branch")
     users["superuser"] = get_user_model().objects.create_superuser("root", "root@example.org", "x" * 12)
-    return questionnaire, users
+    invitation = seed_invite(questionnaire=questionnaire, email="official@example.gov", actor=owner)
+    response = response_consent(invitation=invitation, language="en")
+    response_save_domain(response=response, domain_code="PROFILE", submitted={
+        "P_COUNTRY": ["CA"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["3"]})
+    return questionnaire, users, invitation
 
 
-def clients(users) -> dict[str, Client]:
+def clients(users, invitation) -> dict[str, Client]:
     result = {"anonymous": Client()}
     respondent = Client()
-    session = respondent.session
-    session["respondent_invitation_id"] = 1
-    session.save()
+    assert respondent.get(f"/r/{invitation.token}/").status_code == 302
     result["respondent"] = respondent
     for name, user in users.items():
         client = Client()
@@ -121,7 +142,7 @@ def clients(users) -> dict[str, Client]:
     return result
 
 
-def concrete_url(route: str, questionnaire: Questionnaire) -> str:
+def concrete_url(route: str, questionnaire: Questionnaire, invitation) -> str:
     """Fill a route's parameters with objects of the walk's world."""
     admin_model = re.match(r"admin/(\w+)/(\w+)/", route)
     object_id = ""
@@ -135,13 +156,14 @@ def concrete_url(route: str, questionnaire: Questionnaire) -> str:
     replacements = {
         "<slug:slug>": questionnaire.slug,
         "<int:membership_id>": str(monitor_membership.pk),
+        "<int:number>": "1",
+        "<str:token>": invitation.token,
         "<path:object_id>": object_id,
         "<id>": object_id,
         "<path:content_type_id>": str(ContentType.objects.get_for_model(Questionnaire).pk),
-        "^(?P<app_label>auth|consultation|questionnaires)/$": "questionnaires/",
         "(?P<url>.*)$": "nothing-here/",
     }
-    url = route
+    url = re.sub(r"\^\(\?P<app_label>[^)]*\)/\$", "questionnaires/", route)
     for placeholder, value in replacements.items():
         url = url.replace(placeholder, value)
     if "admin/r/" in url:
@@ -152,16 +174,16 @@ def concrete_url(route: str, questionnaire: Questionnaire) -> str:
 
 
 def test_every_url_gives_each_visitor_the_expected_status(world):
-    questionnaire, users = world
-    assert all(AuditEntry.objects.exists() for _ in [0])  # the world's set-up is audited
-    visitors = clients(users)
+    questionnaire, users, invitation = world
+    assert AuditEntry.objects.exists()  # the world's set-up is audited
+    visitors = clients(users, invitation)
     routes = list(walk(get_resolver().url_patterns))
     missing = [key for key, _ in routes if key not in EXPECTED and not key.startswith("admin")]
     assert not missing, f"URLs without an entry in the permission walk: {missing}"
 
     mismatches = []
     for key, route in routes:
-        url = concrete_url(route, questionnaire)
+        url = concrete_url(route, questionnaire, invitation)
         if key.startswith("admin"):
             method, expected = "GET", {actor: admin_expected(key, actor) for actor in ACTORS}
         else:

@@ -1,0 +1,58 @@
+"""Reads of invitations and responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from questionnaires.engine.definition import Definition, DomainDef
+from questionnaires.engine.routing import first_unfinished_domain, other_text_key, visible_domains
+from questionnaires.selectors import questionnaire_definition
+
+from .models import Answer, Response
+
+
+def response_answers(response: Response) -> dict[str, Any]:
+    """All of a response's answers as the engine reads them, in one query."""
+    answers: dict[str, Any] = {}
+    rows = Answer.objects.filter(response=response).values_list("question__code", "value", "other_text")
+    for code, value, other_text in rows:
+        answers[code] = value
+        if other_text:
+            answers[other_text_key(code)] = other_text
+    return answers
+
+
+@dataclass(frozen=True)
+class Progress:
+    definition: Definition
+    answers: dict[str, Any]
+    domains: list[DomainDef]  # the visible ones, in order
+    next_domain: DomainDef | None  # where to resume; None when everything is answered
+
+    def position_of(self, domain: DomainDef) -> int:
+        """1-based place among the visible domains ("Domain 3 of 7")."""
+        return next(index for index, visible in enumerate(self.domains, start=1) if visible.code == domain.code)
+
+    @property
+    def total(self) -> int:
+        return len(self.domains)
+
+    def previous_domain(self, domain: DomainDef) -> DomainDef | None:
+        index = self.position_of(domain) - 1
+        return self.domains[index - 1] if index > 0 else None
+
+    def following_domain(self, domain: DomainDef) -> DomainDef | None:
+        index = self.position_of(domain)
+        return self.domains[index] if index < len(self.domains) else None
+
+
+def response_progress(response: Response, answers: dict[str, Any] | None = None) -> Progress:
+    definition = questionnaire_definition(response.questionnaire)
+    answers = response_answers(response) if answers is None else answers
+    return Progress(
+        definition=definition,
+        answers=answers,
+        domains=visible_domains(definition, answers),
+        next_domain=first_unfinished_domain(definition, answers, set(response.completed_domains)),
+    )

@@ -1,0 +1,431 @@
+"""Writes for invitations and responses. Every one is a transaction; emails go through the outbox."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django_countries import countries
+
+from consultation.audit import audit_record
+from consultation.models import AuditEntry
+from questionnaires.engine.answers import AnswerError, clean_answer
+from questionnaires.engine.conditions import evaluate, is_answered
+from questionnaires.engine.definition import Definition, DomainDef, QuestionType
+from questionnaires.engine.routing import effective_answers, other_text_key
+from questionnaires.models import Questionnaire
+from questionnaires.selectors import question_ids, questionnaire_definition
+from questionnaires.services import country_codes
+
+from .models import Answer, Invitation, InvitationEvent, OutboxMessage, Response, Selection, normalise_email
+from .outbox import outbox_message_create
+from .selectors import response_answers
+
+CSV_COLUMNS = ("email", "name", "organisation", "country", "language")
+MAX_CSV_ROWS = 5000
+
+
+class InvitationError(ValueError):
+    """An invitation cannot be created; the message says why."""
+
+
+@dataclass(frozen=True)
+class CsvProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class CsvError(ValueError):
+    def __init__(self, problems: list[CsvProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+# --- Invitations --------------------------------------------------------------------------------
+
+
+def _next_numbers(questionnaire: Questionnaire, count: int) -> range:
+    """Pseudonymous numbers, allocated under the questionnaire's row lock so two writers never collide."""
+    Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).first()
+    highest = Invitation.objects.filter(questionnaire=questionnaire).aggregate(top=Max("number"))["top"] or 0
+    return range(highest + 1, highest + 1 + count)
+
+
+def _country_code(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return ""
+    if raw.upper() in country_codes():
+        return raw.upper()
+    by_name = countries.by_name(raw)
+    return by_name or None
+
+
+def _checked_seed(questionnaire: Questionnaire, email: str, country: str, language: str) -> tuple[str, str, str]:
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvitationError(f"{email!r} is not a valid email address") from None
+    code = _country_code(country)
+    if code is None:
+        raise InvitationError(f"{country!r} is not a country (use an ISO code such as CA or a name such as Canada)")
+    language = (language or questionnaire.default_language).strip().lower()
+    if language not in questionnaire.languages:
+        raise InvitationError(f"{language!r} is not one of the questionnaire's languages ({', '.join(questionnaire.languages)})")
+    return email, code, language
+
+
+@transaction.atomic
+def seed_invite(
+    *,
+    questionnaire: Questionnaire,
+    email: str,
+    name: str = "",
+    organisation: str = "",
+    country: str = "",
+    language: str = "",
+    actor,
+) -> Invitation:
+    """Invite one official as a seed (wave 0) and queue their invitation email."""
+    email, country, language = _checked_seed(questionnaire, email, country, language)
+    if Invitation.objects.filter(questionnaire=questionnaire, email_normalised=normalise_email(email)).exists():
+        raise InvitationError(f"{email} is already invited to this questionnaire")
+    (number,) = _next_numbers(questionnaire, 1)
+    invitation = _invitation_create(
+        questionnaire=questionnaire, number=number, email=email, name=name.strip(), organisation=organisation.strip(),
+        country=country, language=language,
+    )
+    audit_record(actor=actor, action=AuditEntry.Action.INVITATION_CREATED, target=invitation,
+                 questionnaire=questionnaire, detail={"wave": 0, "count": 1})
+    return invitation
+
+
+def _invitation_create(*, questionnaire: Questionnaire, number: int, **fields) -> Invitation:
+    invitation = Invitation(questionnaire=questionnaire, number=number, **fields)
+    invitation.email_normalised = normalise_email(invitation.email)
+    invitation.save()
+    InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.CREATED)
+    if invitation.email:
+        invitation_email_queue(invitation=invitation, questionnaire=questionnaire)
+    return invitation
+
+
+def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str, str]]:
+    """Read `email,name,organisation,country,language` rows; raises CsvError naming every bad line."""
+    problems: list[CsvProblem] = []
+    rows: list[dict[str, str]] = []
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(reader, None)
+    if header is None or [column.strip().lower() for column in header] != list(CSV_COLUMNS):
+        raise CsvError([CsvProblem(1, f"the first line must be the header: {','.join(CSV_COLUMNS)}")])
+    seen: dict[str, int] = {}
+    existing = set(
+        Invitation.objects.filter(questionnaire=questionnaire).exclude(email_normalised="")
+        .values_list("email_normalised", flat=True)
+    )
+    for line_number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(CSV_COLUMNS):
+            problems.append(CsvProblem(line_number, f"expected {len(CSV_COLUMNS)} columns, found {len(cells)}"))
+            continue
+        row = dict(zip(CSV_COLUMNS, (cell.strip() for cell in cells), strict=True))
+        try:
+            row["email"], row["country"], row["language"] = _checked_seed(
+                questionnaire, row["email"], row["country"], row["language"]
+            )
+        except InvitationError as error:
+            problems.append(CsvProblem(line_number, str(error)))
+            continue
+        key = normalise_email(row["email"])
+        if key in seen:
+            problems.append(CsvProblem(line_number, f"{row['email']} is also on line {seen[key]}"))
+        elif key in existing:
+            problems.append(CsvProblem(line_number, f"{row['email']} is already invited to this questionnaire"))
+        seen.setdefault(key, line_number)
+        if len(row["name"]) > 200 or len(row["organisation"]) > 200:
+            problems.append(CsvProblem(line_number, "name and organisation are limited to 200 characters"))
+        rows.append(row)
+        if len(rows) > MAX_CSV_ROWS:
+            problems.append(CsvProblem(line_number, f"at most {MAX_CSV_ROWS} invitations per file"))
+            break
+    if not rows and not problems:
+        problems.append(CsvProblem(2, "the file has no invitations"))
+    if problems:
+        raise CsvError(problems)
+    return rows
+
+
+@transaction.atomic
+def seeds_import_csv(*, questionnaire: Questionnaire, text: str, actor) -> list[Invitation]:
+    """Invite every row of a CSV as a seed, or none if any row is bad."""
+    rows = parse_seed_csv(questionnaire=questionnaire, text=text)
+    numbers = _next_numbers(questionnaire, len(rows))
+    invitations = [
+        _invitation_create(questionnaire=questionnaire, number=number, **row)
+        for number, row in zip(numbers, rows, strict=True)
+    ]
+    audit_record(actor=actor, action=AuditEntry.Action.INVITATION_CREATED, target=questionnaire,
+                 questionnaire=questionnaire, detail={"wave": 0, "count": len(invitations), "via": "csv"})
+    return invitations
+
+
+def invitation_link(invitation: Invitation) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("respondents:link", kwargs={"token": invitation.token})
+
+
+def invitation_email_queue(*, invitation: Invitation, questionnaire: Questionnaire, sequence: int = 1) -> OutboxMessage:
+    """Render the invitation in the invitee's language and put it in the outbox."""
+    language = invitation.language
+    context = {
+        "invitation": invitation,
+        "language": language,
+        "title": questionnaire.text("title", language),
+        "organisation": questionnaire.text("organisation", language),
+        "introduction": questionnaire.text("introduction", language),
+        "link": invitation_link(invitation),
+    }
+    with translation.override(language):
+        subject = render_to_string("emails/invitation_subject.txt", context).strip()
+        body_text = render_to_string("emails/invitation.txt", context)
+        body_html = render_to_string("emails/invitation.html", context)
+    return outbox_message_create(
+        invitation=invitation, kind=OutboxMessage.Kind.INVITATION, sequence=sequence,
+        subject=subject, body_text=body_text, body_html=body_html,
+    )
+
+
+def invitation_mark_emailed(*, invitation_id: int, at: datetime) -> None:
+    updated = Invitation.objects.filter(pk=invitation_id, status=Invitation.Status.CREATED).update(
+        status=Invitation.Status.EMAILED, emailed_at=at
+    )
+    if updated:
+        InvitationEvent.objects.create(invitation_id=invitation_id, kind=InvitationEvent.Kind.EMAILED)
+
+
+# --- Answering ----------------------------------------------------------------------------------
+
+
+class NotAccepting(Exception):
+    """The questionnaire does not take answers now (not yet open, closed, or already submitted)."""
+
+
+def accepts_answers(questionnaire: Questionnaire, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return (
+        questionnaire.status == Questionnaire.Status.OPEN
+        and (questionnaire.opens_at is None or questionnaire.opens_at <= now)
+        and (questionnaire.closes_at is None or now < questionnaire.closes_at)
+    )
+
+
+def _locked_invitation(invitation: Invitation) -> Invitation:
+    return Invitation.objects.select_for_update().select_related("questionnaire").get(pk=invitation.pk)
+
+
+@transaction.atomic
+def response_consent(*, invitation: Invitation, language: str) -> Response:
+    """Record consent (time and consent text version) and open the response. Twice is once."""
+    invitation = _locked_invitation(invitation)
+    questionnaire = invitation.questionnaire
+    if not accepts_answers(questionnaire) or not invitation.is_active:
+        raise NotAccepting
+    response = Response.objects.filter(invitation=invitation).first()
+    if response is not None:
+        return response
+    now = timezone.now()
+    invitation.status = Invitation.Status.CONSENTED
+    invitation.consented_at = now
+    invitation.consent_version = questionnaire.consent_version
+    invitation.save(update_fields=["status", "consented_at", "consent_version"])
+    InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.CONSENTED,
+                                   detail={"consent_version": questionnaire.consent_version})
+    language = language if language in questionnaire.languages else invitation.language
+    return Response.objects.create(invitation=invitation, questionnaire=questionnaire, language=language)
+
+
+@transaction.atomic
+def response_decline(*, invitation: Invitation) -> Invitation:
+    """Record a refusal; no further email goes to this invitation."""
+    invitation = _locked_invitation(invitation)
+    if invitation.status in (Invitation.Status.COMPLETED, Invitation.Status.DECLINED, Invitation.Status.REVOKED):
+        return invitation
+    invitation.status = Invitation.Status.DECLINED
+    invitation.declined_at = timezone.now()
+    invitation.save(update_fields=["status", "declined_at"])
+    InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.DECLINED)
+    OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.FAILED, last_error="declined: not sent"
+    )
+    return invitation
+
+
+def response_set_language(*, response: Response, language: str) -> None:
+    if language in response.questionnaire.languages and language != response.language:
+        Response.objects.filter(pk=response.pk).update(language=language)
+        response.language = language
+
+
+@dataclass
+class PageResult:
+    """What saving a domain page gave: errors by question code (nothing saved), or the saved answers."""
+
+    errors: dict[str, str]
+    answers: dict[str, Any]
+    submitted: Mapping[str, Sequence[str]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_domain(
+    *, definition: Definition, domain: DomainDef, stored: Mapping[str, Any], submitted: Mapping[str, Sequence[str]]
+) -> PageResult:
+    """Clean every visible question of the page in order; later questions see earlier answers of the page."""
+    working = {code: value for code, value in stored.items() if definition.domain_of.get(code.split(".")[0]) is not domain}
+    errors: dict[str, str] = {}
+    effective = effective_answers(definition, working)
+    if not evaluate(domain.condition, effective):
+        return PageResult(errors={}, answers=working, submitted=submitted)
+    countries_ = country_codes()
+    for question in domain.questions:
+        if not evaluate(question.condition, effective_answers(definition, working)):
+            continue
+        try:
+            cleaned = clean_answer(question, submitted, countries=countries_)
+        except AnswerError as error:
+            errors[question.code] = str(error)
+            continue
+        if cleaned.value is None:
+            if question.required:
+                errors[question.code] = str(translation.gettext("This question needs an answer."))
+            continue
+        working[question.code] = cleaned.value
+        if cleaned.other_text:
+            working[other_text_key(question.code)] = cleaned.other_text
+    return PageResult(errors=errors, answers=effective_answers(definition, working), submitted=submitted)
+
+
+@transaction.atomic
+def response_save_domain(
+    *, response: Response, domain_code: str, submitted: Mapping[str, Sequence[str]]
+) -> PageResult:
+    """Save one domain page in one transaction, or nothing if any answer is invalid.
+
+    The response row is locked first: a double click or a second tab waits and then re-saves
+    the same answers, and the unique constraint keeps one answer per question whatever happens.
+    """
+    response = Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+    if response.is_submitted or not accepts_answers(response.questionnaire):
+        raise NotAccepting
+    definition = questionnaire_definition(response.questionnaire)
+    domain = next(d for d in definition.domains if d.code == domain_code)
+    stored = response_answers(response)
+    result = validate_domain(definition=definition, domain=domain, stored=stored, submitted=submitted)
+    if not result.ok:
+        return result
+    _store_answers(response=response, definition=definition, domain=domain, stored=stored, answers=result.answers)
+
+    now = timezone.now()
+    completed = [code for code in response.completed_domains if code != domain.code] + [domain.code]
+    response.completed_domains = completed
+    response.last_domain = domain.code
+    fields = ["completed_domains", "last_domain", "updated_at"]
+    if response.started_at is None:
+        response.started_at = now
+        fields.append("started_at")
+        invitation = response.invitation
+        Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.STARTED, started_at=now)
+        InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.STARTED)
+    response.save(update_fields=fields)
+    return result
+
+
+def _store_answers(
+    *, response: Response, definition: Definition, domain: DomainDef, stored: Mapping[str, Any], answers: Mapping[str, Any]
+) -> None:
+    """Replace the page's answers, and drop answers elsewhere that the page has hidden.
+
+    A fixed number of queries whatever the page's size: two deletes and two bulk inserts.
+    """
+    base_code = lambda key: key.split(".", 1)[0]  # noqa: E731 - "Q.other" belongs to Q
+    changed = {question.code for question in domain.questions}
+    changed |= {base_code(key) for key in stored if key not in answers}
+    ids = question_ids(response.questionnaire)
+    changed_ids = [ids[code] for code in changed if code in ids]
+    Selection.objects.filter(response=response, question_id__in=changed_ids).delete()
+    Answer.objects.filter(response=response, question_id__in=changed_ids).delete()
+    answer_rows, selection_rows = [], []
+    for question in definition.questions:
+        value = answers.get(question.code)
+        if question.code not in changed or not is_answered(value):
+            continue
+        question_id = ids[question.code]
+        answer_rows.append(
+            Answer(
+                response=response,
+                question_id=question_id,
+                value=value,
+                other_text=answers.get(other_text_key(question.code), ""),
+                number=Decimal(value) if question.type is QuestionType.NUMBER else None,
+            )
+        )
+        selection_rows.extend(
+            Selection(response=response, question_id=question_id, item=item, code=code, rank=rank)
+            for item, code, rank in _selections(question.type, value)
+        )
+    Answer.objects.bulk_create(answer_rows)
+    Selection.objects.bulk_create(selection_rows)
+
+
+def _selections(kind: QuestionType, value: Any):
+    if kind.takes_one_code:
+        yield "", value, None
+    elif kind is QuestionType.MULTIPLE_CHOICE:
+        for code in value:
+            yield "", code, None
+    elif kind is QuestionType.MATRIX:
+        for item, code in value.items():
+            yield item, code, None
+    elif kind is QuestionType.RANKING:
+        for rank, item in enumerate(value, start=1):
+            yield item, "", rank
+
+
+@transaction.atomic
+def response_submit(*, response: Response) -> Response:
+    """Complete the response if every visible domain is finished. Submitting twice is once."""
+    response = Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+    if response.is_submitted:
+        return response
+    if not accepts_answers(response.questionnaire):
+        raise NotAccepting
+    from .selectors import response_progress
+
+    progress = response_progress(response)
+    if progress.next_domain is not None:
+        raise ValidationError(translation.gettext("Some domains still have questions to answer."))
+    now = timezone.now()
+    response.submitted_at = now
+    response.save(update_fields=["submitted_at", "updated_at"])
+    Invitation.objects.filter(pk=response.invitation_id).update(status=Invitation.Status.COMPLETED, completed_at=now)
+    InvitationEvent.objects.create(invitation_id=response.invitation_id, kind=InvitationEvent.Kind.COMPLETED)
+    return response

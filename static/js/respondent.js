@@ -1,0 +1,104 @@
+// Respondent pages work without this file. With it, follow-up questions appear and disappear at
+// once, from the same rules the server applies (questionnaires/engine/conditions.py), and the
+// error summary takes focus so screen-reader and keyboard users land on it.
+(function () {
+  "use strict";
+
+  function isAnswered(value) {
+    if (value === null || value === undefined) return false;
+    if (typeof value === "string" || Array.isArray(value)) return value.length > 0;
+    if (typeof value === "object") return Object.keys(value).length > 0;
+    return true;
+  }
+
+  function toNumber(value) {
+    if (typeof value === "boolean" || value === null || value === undefined) return null;
+    var text = String(value).replace(/\s/g, "").replace(",", ".");
+    if (text === "" || isNaN(Number(text))) return null;
+    return Number(text);
+  }
+
+  function compare(op, answer, expected) {
+    if (op === "answered") return isAnswered(answer);
+    if (op === "not_answered") return !isAnswered(answer);
+    if (!isAnswered(answer)) return false;
+    if (op === "equals" || op === "not_equals") {
+      var same;
+      if (typeof expected === "number") {
+        var left = toNumber(answer);
+        same = left !== null && left === expected;
+      } else {
+        same = answer === expected;
+      }
+      return op === "equals" ? same : !same;
+    }
+    if (op === "one_of") return Array.isArray(expected) && expected.indexOf(answer) !== -1;
+    if (op === "includes") return Array.isArray(answer) && answer.indexOf(expected) !== -1;
+    var a = toNumber(answer), b = toNumber(expected);
+    if (a === null || b === null) return false;
+    if (op === "gt") return a > b;
+    if (op === "gte") return a >= b;
+    if (op === "lt") return a < b;
+    if (op === "lte") return a <= b;
+    return false;
+  }
+
+  function evaluate(condition, answers) {
+    if (!condition || Object.keys(condition).length === 0) return true;
+    if (condition.all) return condition.all.every(function (part) { return evaluate(part, answers); });
+    if (condition.any) return condition.any.some(function (part) { return evaluate(part, answers); });
+    return compare(condition.op, answers[condition.question], condition.value);
+  }
+
+  function valueOf(form, code, type) {
+    if (type === "ranking" || type === "matrix") {
+      var rows = {};
+      form.querySelectorAll('[name^="' + code + '."]').forEach(function (input) {
+        if (input.name === code + ".other") return;
+        if ((input.type === "radio" && input.checked) || (input.tagName === "SELECT" && input.value)) {
+          rows[input.name.slice(code.length + 1)] = input.value;
+        }
+      });
+      return rows;
+    }
+    var inputs = form.querySelectorAll('[name="' + code + '"]');
+    if (type === "multiple_choice") {
+      return Array.prototype.filter.call(inputs, function (i) { return i.checked; }).map(function (i) { return i.value; });
+    }
+    for (var k = 0; k < inputs.length; k++) {
+      var input = inputs[k];
+      if (input.type === "radio") { if (input.checked) return input.value; continue; }
+      return input.value.trim();
+    }
+    return null;
+  }
+
+  function applyRules(form, rules) {
+    var answers = Object.assign({}, rules.answers);
+    var shown = [];
+    rules.order.forEach(function (code) {
+      var wrapper = document.getElementById("q-" + code);
+      var visible = evaluate(rules.conditions[code], answers);
+      if (wrapper) wrapper.hidden = !visible;
+      if (!visible) return;
+      shown.push(code);
+      var value = valueOf(form, code, rules.types[code]);
+      if (isAnswered(value)) answers[code] = value;
+    });
+    var field = document.getElementById("id__shown");
+    if (field) field.value = shown.join(",");
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+    var form = document.getElementById("domain-form");
+    var data = document.getElementById("page-rules");
+    if (!form || !data) return;
+    var rules = JSON.parse(data.textContent);
+    var update = function () { applyRules(form, rules); };
+    form.addEventListener("change", update);
+    form.addEventListener("input", update);
+    update();
+  });
+})();

@@ -1,0 +1,307 @@
+"""The respondent's path: link, consent, domain pages, resume, review, submit."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from questionnaires.models import Questionnaire
+from respondents.models import Answer, Invitation, OutboxMessage, Response, Selection
+from respondents.services import response_consent, response_decline
+
+from .conftest import session_client
+
+pytestmark = pytest.mark.django_db
+
+PROFILE = {"P_COUNTRY": "CA", "P_LEVEL": "SENIOR", "P_SITE": "CUSTODIAL", "P_PEERS": "4", "P_SCORE": "1,5"}
+D1 = {
+    "D1_Q1": ["DISPERSAL", "OTHER"], "D1_Q1.other": "Small units",
+    "D1_Q2": "SA", "D1_Q3": "YES", "D1_Q4": "Unit X", "D1_Q5": "Training",
+    "D1_Q6.INTEL": "1", "D1_Q6.TRANSFER": "2", "D1_Q7.ISOLATION": "LOW", "D1_Q7.MIXED": "HIGH",
+    "_shown": "D1_Q1,D1_Q2,D1_Q3,D1_Q4,D1_Q5,D1_Q6,D1_Q7",
+}
+
+
+def stored(invitation) -> dict:
+    return dict(Answer.objects.filter(response__invitation=invitation).values_list("question__code", "value"))
+
+
+# --- the link ---------------------------------------------------------------------------------
+
+
+def test_the_link_moves_the_token_into_the_session_and_changes_nothing_else(invitation, session_key):
+    client = Client()
+    response = client.get(f"/r/{invitation.token}/")
+    assert response.status_code == 302 and response["Location"] == "/r/"
+    assert invitation.token not in response["Location"]
+    assert client.session[session_key] == invitation.pk
+    invitation.refresh_from_db()
+    assert invitation.status == "emailed"  # a mail scanner's GET is not "opened"
+    assert not Response.objects.exists()
+    landing = client.get("/r/")
+    assert landing.status_code == 200 and invitation.token not in landing.content.decode()
+
+
+def neutral(client: Client, token: str):
+    response = client.get(f"/r/{token}/")
+    return response.status_code, "This link is not active" in response.content.decode()
+
+
+def test_unknown_revoked_and_closed_links_get_the_same_neutral_page(invitation, open_questionnaire, researcher):
+    from respondents.services import seed_invite
+
+    revoked = seed_invite(questionnaire=open_questionnaire, email="rev@example.org", actor=researcher)
+    Invitation.objects.filter(pk=revoked.pk).update(status="revoked")
+    closed_questionnaire = Questionnaire.objects.create(slug="closed", languages=["en"], title={"en": "C"},
+                                                        status="closed")
+    closed = Invitation.objects.create(questionnaire=closed_questionnaire, number=1, language="en")
+    client = Client()
+    results = {neutral(client, token) for token in ("x" * 43, revoked.token, closed.token, "short")}
+    assert results == {(404, True)}
+
+
+def test_failed_lookups_are_throttled_per_address_but_a_valid_link_still_works(invitation):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    for _ in range(20):
+        assert client.get("/r/" + "y" * 43 + "/").status_code == 404
+    assert client.get("/r/" + "y" * 43 + "/").status_code == 429
+    assert client.get(f"/r/{invitation.token}/").status_code == 302  # a valid link is never throttled
+    other = Client(REMOTE_ADDR="203.0.113.8")
+    assert other.get("/r/" + "y" * 43 + "/").status_code == 404
+
+
+def test_an_unreachable_cache_lets_requests_through_and_logs(invitation, monkeypatch, caplog):
+    class BrokenCache:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+
+            return fail
+
+    monkeypatch.setattr("respondents.throttle.cache", BrokenCache())
+    assert Client().get("/r/" + "z" * 43 + "/").status_code == 404
+    assert "Cache unreachable" in caplog.text
+
+
+def test_pages_without_a_session_get_the_neutral_page():
+    for url in ("/r/", "/r/page/1/", "/r/review/", "/r/thanks/"):
+        assert Client().get(url).status_code == 404
+
+
+# --- consent and decline ------------------------------------------------------------------------
+
+
+def test_consent_records_time_and_version(invitation):
+    client = session_client(invitation)
+    assert client.post("/r/consent/").status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.status == "consented" and invitation.consent_version == 2 and invitation.consented_at
+    client.post("/r/consent/")  # a double click consents once
+    assert Response.objects.filter(invitation=invitation).count() == 1
+    assert invitation.events.filter(kind="consented").count() == 1
+
+
+def test_decline_is_recorded_and_stops_email(invitation, open_questionnaire):
+    OutboxMessage.objects.filter(invitation=invitation).update(status="pending")
+    client = session_client(invitation)
+    client.post("/r/decline/")
+    invitation.refresh_from_db()
+    assert invitation.status == "declined" and invitation.declined_at
+    assert not OutboxMessage.objects.filter(invitation=invitation, status="pending").exists()
+    assert "You have chosen not to take part" in client.get("/r/").content.decode()
+
+
+def test_missing_csrf_token_is_refused(invitation):
+    client = Client(enforce_csrf_checks=True)
+    client.get(f"/r/{invitation.token}/")
+    assert client.post("/r/consent/").status_code == 403
+    assert not Response.objects.exists()
+
+
+# --- answering ----------------------------------------------------------------------------------
+
+
+def test_next_on_a_valid_page_saves_it_and_moves_on(respondent, invitation):
+    response = respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    assert response.status_code == 302 and response["Location"] == "/r/page/2/"
+    assert stored(invitation) == {"P_COUNTRY": "CA", "P_LEVEL": "SENIOR", "P_SITE": "CUSTODIAL", "P_PEERS": "4",
+                                  "P_SCORE": "1.5"}
+    invitation.refresh_from_db()
+    assert invitation.status == "started" and invitation.started_at
+    assert Answer.objects.get(question__code="P_PEERS").number == 4
+    assert list(Selection.objects.filter(question__code="P_LEVEL").values_list("code", flat=True)) == ["SENIOR"]
+
+
+def test_a_page_with_errors_saves_nothing_and_shows_what_was_typed(respondent, invitation):
+    response = respondent.post("/r/page/1/", {"P_COUNTRY": "CA", "P_PEERS": "many", "P_SCORE": "9"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="error-summary"' in html and 'href="#id_P_LEVEL_0"' in html
+    assert "Enter a whole number." in html or "Enter a number." in html
+    assert 'value="many"' in html and '<option value="CA" selected>' in html
+    assert stored(invitation) == {}
+
+
+def test_follow_ups_without_javascript_appear_after_next(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    page = respondent.get("/r/page/2/").content.decode()
+    assert 'id="q-D1_Q2" data-code="D1_Q2" hidden' in page  # depends on D1_Q1
+    first = respondent.post("/r/page/2/", {"D1_Q1": "DISPERSAL", "D1_Q3": "YES", "D1_Q7.ISOLATION": "LOW",
+                                           "D1_Q7.MIXED": "LOW", "_shown": "D1_Q1,D1_Q3,D1_Q6,D1_Q7"})
+    # Saved, and shown again because follow-ups (D1_Q2, D1_Q4) appeared.
+    assert first.status_code == 302 and first["Location"] == "/r/page/2/"
+    assert stored(invitation)["D1_Q1"] == ["DISPERSAL"]
+    page = respondent.get("/r/page/2/").content.decode()
+    assert 'id="q-D1_Q2" data-code="D1_Q2">' in page
+
+
+def test_hidden_answers_are_not_kept(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    respondent.post("/r/page/2/", D1)
+    assert "D1_Q4" in stored(invitation) and "D1_Q5" in stored(invitation)
+    # D1_Q4 depends on D1_Q3 = YES; answering NO hides it and, in turn, D1_Q5.
+    respondent.post("/r/page/2/", {**D1, "D1_Q3": "NO"})
+    answers = stored(invitation)
+    assert "D1_Q4" not in answers and "D1_Q5" not in answers
+    # A profile change that hides the whole domain drops its answers.
+    respondent.post("/r/page/1/", {**PROFILE, "P_LEVEL": "OTHER", "P_LEVEL.other": "Advisor",
+                                   "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    assert not any(code.startswith("D1_") for code in stored(invitation))
+    assert Answer.objects.get(question__code="P_LEVEL").other_text == "Advisor"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("P_LEVEL", "CUSTODIAL"),  # a choice of another question
+        ("P_PEERS", "501"),  # out of range
+        ("P_PEERS", "1e400"),
+        ("P_SITE", "x" * 1_000_000),  # 1 MB
+        ("P_COUNTRY", "ZZ"),
+    ],
+)
+def test_tampered_values_get_a_400_and_change_nothing(respondent, invitation, field, value):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    before = stored(invitation)
+    response = respondent.post("/r/page/1/", {**PROFILE, field: value})
+    assert response.status_code == 400
+    assert stored(invitation) == before
+
+
+def test_one_mb_of_text_in_a_text_answer_is_refused(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    response = respondent.post("/r/page/2/", {**D1, "D1_Q5": "x" * 1_000_000})
+    assert response.status_code == 400 and "D1_Q1" not in stored(invitation)
+
+
+def test_page_number_out_of_range_is_a_404(respondent):
+    assert respondent.get("/r/page/99/").status_code == 404
+    assert respondent.get("/r/page/0/").status_code == 404
+
+
+def test_saving_twice_keeps_one_answer_per_question(respondent, invitation):
+    for _ in range(3):
+        respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    assert Answer.objects.filter(question__code="P_COUNTRY").count() == 1
+    assert Selection.objects.filter(question__code="P_COUNTRY").count() == 1
+
+
+def test_resume_on_another_device_at_the_first_unfinished_domain(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    other_device = session_client(invitation)
+    assert other_device.get("/r/").status_code == 200
+    assert other_device.get("/r/resume/")["Location"] == "/r/page/2/"
+    page = other_device.get("/r/page/1/").content.decode()
+    assert 'value="4"' in page and '<option value="CA" selected>' in page and 'value="SENIOR" checked' in page
+
+
+def test_back_saves_and_returns(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    response = respondent.post("/r/page/2/", {**D1, "_action": "back"})
+    assert response["Location"] == "/r/page/1/" and "D1_Q1" in stored(invitation)
+
+
+def complete(client):
+    client.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    return client.post("/r/page/2/", D1)
+
+
+def test_review_then_submit_then_read_only(respondent, invitation):
+    assert complete(respondent)["Location"] == "/r/review/"
+    review = respondent.get("/r/review/").content.decode()
+    assert "Dispersal" in review and "Small units" in review and "1. Intelligence sharing" in review
+    assert "Canada" in review and 'action="/r/submit/"' in review
+    assert respondent.post("/r/submit/")["Location"] == "/r/thanks/"
+    respondent.post("/r/submit/")  # a double click on Submit has one effect
+    invitation.refresh_from_db()
+    assert invitation.status == "completed" and invitation.completed_at
+    assert invitation.events.filter(kind="completed").count() == 1
+    thanks = respondent.get("/r/thanks/").content.decode()
+    assert "your answers have been submitted" in thanks and "Small units" in thanks
+    assert respondent.get("/r/")["Location"] == "/r/thanks/"
+    before = stored(invitation)
+    late = respondent.post("/r/page/1/", {**PROFILE, "P_PEERS": "9"})
+    assert late.status_code == 409 and stored(invitation) == before
+
+
+def test_submit_before_finishing_is_refused(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    response = respondent.post("/r/submit/", follow=True)
+    assert "still have questions to answer" in response.content.decode()
+    invitation.refresh_from_db()
+    assert invitation.status == "started"
+
+
+def test_before_opening_and_after_closing_the_link_says_so_and_accepts_nothing(respondent, invitation,
+                                                                                 open_questionnaire):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    saved = stored(invitation)
+    now = timezone.now()
+    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(opens_at=now + timedelta(days=1),
+                                                                   closes_at=now + timedelta(days=2))
+    assert "not open yet" in respondent.get("/r/page/1/").content.decode()
+    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(opens_at=now - timedelta(days=2),
+                                                                   closes_at=now - timedelta(days=1))
+    assert "is closed" in respondent.get("/r/").content.decode()
+    assert respondent.post("/r/page/1/", {**PROFILE, "P_PEERS": "9"}).status_code == 409
+    assert stored(invitation) == saved
+
+
+def test_language_switch_changes_interface_and_content(respondent, invitation):
+    respondent.post("/r/language/", {"language": "fr", "next": "/r/page/1/"})
+    page = respondent.get("/r/page/1/")
+    html = page.content.decode()
+    assert page["Content-Language"] == "fr" and '<html lang="fr">' in html
+    assert "Profil" in html and "Haute direction" in html
+    assert Response.objects.get(invitation=invitation).language == "fr"
+    assert respondent.post("/r/language/", {"language": "de"}).status_code == 400
+    # An outside `next` is ignored.
+    assert respondent.post("/r/language/", {"language": "en", "next": "https://evil.example/"})["Location"] == "/r/"
+
+
+def test_declined_respondent_cannot_answer(invitation):
+    response_decline(invitation=invitation)
+    client = session_client(invitation)
+    assert client.post("/r/consent/").status_code == 409
+    assert not Response.objects.exists()
+
+
+# --- speed --------------------------------------------------------------------------------------
+
+
+def test_page_queries_do_not_grow_with_questions(respondent, invitation, django_assert_max_num_queries):
+    """Profile has 5 questions, domain 1 has 7: the same ceiling for both, render and save."""
+    respondent.get("/r/page/1/")  # the definition is cached after the first page
+    for number, data in ((1, {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"}), (2, D1)):
+        with django_assert_max_num_queries(8):
+            assert respondent.get(f"/r/page/{number}/").status_code == 200
+        with django_assert_max_num_queries(16):
+            respondent.post(f"/r/page/{number}/", data)
+
+
+def test_consent_after_mail_delivery_keeps_the_email_row_sent(invitation):
+    response_consent(invitation=invitation, language="en")
+    assert OutboxMessage.objects.get(invitation=invitation).status == "sent"
+    assert len(mail.outbox) == 1
