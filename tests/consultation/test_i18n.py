@@ -6,7 +6,7 @@ from pathlib import Path
 from django.utils import translation
 
 PO = Path(__file__).resolve().parents[2] / "locale" / "fr" / "LC_MESSAGES" / "django.po"
-PAIR = re.compile(r'^msgid "(.+)"\nmsgstr "(.*)"$', re.MULTILINE)
+PAIR = re.compile(r'^msgid "(.+)"\nmsgstr "(.*)"$(?!\n")', re.MULTILINE)
 
 
 def unescape(text: str) -> str:
