@@ -9,7 +9,9 @@ class SeedForm(forms.Form):
     email = forms.EmailField(max_length=254)
     name = forms.CharField(max_length=200, required=False)
     organisation = forms.CharField(max_length=200, required=False)
-    country = forms.CharField(max_length=100, required=False, help_text="ISO code (CA) or English name (Canada).")
+    country = forms.CharField(
+        max_length=100, required=False, help_text="ISO code (CA) or English name (Canada)."
+    )
     language = forms.ChoiceField(choices=())
 
     def __init__(self, *args, languages: list[str], **kwargs):

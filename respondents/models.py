@@ -66,7 +66,17 @@ class Invitation(models.Model):
             ),
             models.CheckConstraint(
                 name="invitation_status_valid",
-                condition=Q(status__in=["created", "emailed", "consented", "declined", "started", "completed", "revoked"]),
+                condition=Q(
+                    status__in=[
+                        "created",
+                        "emailed",
+                        "consented",
+                        "declined",
+                        "started",
+                        "completed",
+                        "revoked",
+                    ]
+                ),
             ),
             models.CheckConstraint(
                 name="invitation_seed_has_no_nominator",
@@ -190,7 +200,9 @@ class OutboxMessage(models.Model):
         FAILED = "failed", "Failed"
 
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="outbox")
-    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, null=True, blank=True, related_name="outbox")
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.CASCADE, null=True, blank=True, related_name="outbox"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     sequence = models.PositiveSmallIntegerField(default=1)
     # The same message is never queued twice: invitation + kind + sequence.

@@ -86,7 +86,9 @@ def outbox_deliver(*, message_id: int) -> OutboxMessage | None:
         return message
     now = timezone.now()
     with transaction.atomic():
-        OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.SENT, sent_at=now, last_error="")
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.SENT, sent_at=now, last_error=""
+        )
         if message.kind == OutboxMessage.Kind.INVITATION and message.invitation_id:
             from .services import invitation_mark_emailed
 

@@ -99,10 +99,15 @@ def question_views(
         if submitted is not None:
             values = submitted
         else:
-            values = submitted_for(question, effective.get(question.code), effective.get(other_text_key(question.code), ""))
+            values = submitted_for(
+                question, effective.get(question.code), effective.get(other_text_key(question.code), "")
+            )
         views.append(
             _question_view(
-                definition, question, language, values,
+                definition,
+                question,
+                language,
+                values,
                 visible=evaluate(domain.condition, effective) and evaluate(question.condition, effective),
                 error=errors.get(question.code, ""),
             )
@@ -123,8 +128,13 @@ def _all(values: Mapping[str, Sequence[str]], name: str) -> set[str]:
 
 
 def _question_view(
-    definition: Definition, question: QuestionDef, language: str, values: Mapping[str, Sequence[str]],
-    *, visible: bool, error: str,
+    definition: Definition,
+    question: QuestionDef,
+    language: str,
+    values: Mapping[str, Sequence[str]],
+    *,
+    visible: bool,
+    error: str,
 ) -> QuestionView:
     view = QuestionView(
         code=question.code,
@@ -145,7 +155,12 @@ def _question_view(
         view.options = [OptionView(code, name, code == current) for code, name in country_choices(language)]
     elif question.type is not QuestionType.MATRIX:
         view.options = [
-            OptionView(option.code, _texts(option.label, language, definition), option.code in chosen, option.is_other)
+            OptionView(
+                option.code,
+                _texts(option.label, language, definition),
+                option.code in chosen,
+                option.is_other,
+            )
             for option in question.options
         ]
     if question.other_option:
@@ -155,8 +170,12 @@ def _question_view(
         view.options = [OptionView(o.code, _texts(o.label, language, definition)) for o in question.options]
     if question.type.has_items:
         view.items = [
-            ItemView(item.code, _texts(item.label, language, definition), f"{question.code}.{item.code}",
-                     _first(values, f"{question.code}.{item.code}"))
+            ItemView(
+                item.code,
+                _texts(item.label, language, definition),
+                f"{question.code}.{item.code}",
+                _first(values, f"{question.code}.{item.code}"),
+            )
             for item in question.items
         ]
         view.ranks = list(range(1, len(question.items) + 1))
@@ -174,7 +193,12 @@ def page_conditions(definition: Definition, domain: DomainDef, answers: Mapping[
     effective = effective_answers(definition, answers)
     outside = {code: effective.get(code) for code in needed - page_codes}
     types = {q.code: q.type.value for q in domain.questions}
-    return {"conditions": conditions, "order": [q.code for q in domain.questions], "types": types, "answers": outside}
+    return {
+        "conditions": conditions,
+        "order": [q.code for q in domain.questions],
+        "types": types,
+        "answers": outside,
+    }
 
 
 @dataclass
@@ -184,19 +208,28 @@ class AnswerLine:
     answer: str
 
 
-def answer_lines(definition: Definition, domain: DomainDef, answers: Mapping[str, Any], language: str) -> list[AnswerLine]:
+def answer_lines(
+    definition: Definition, domain: DomainDef, answers: Mapping[str, Any], language: str
+) -> list[AnswerLine]:
     """The review page and the printable copy: each visible question with its answer in words."""
     effective = effective_answers(definition, answers)
     lines = []
     for question in domain.questions:
         if not evaluate(question.condition, effective):
             continue
-        lines.append(AnswerLine(question.code, _texts(question.text, language, definition),
-                                describe_answer(definition, question, effective, language)))
+        lines.append(
+            AnswerLine(
+                question.code,
+                _texts(question.text, language, definition),
+                describe_answer(definition, question, effective, language),
+            )
+        )
     return lines
 
 
-def describe_answer(definition: Definition, question: QuestionDef, answers: Mapping[str, Any], language: str) -> str:
+def describe_answer(
+    definition: Definition, question: QuestionDef, answers: Mapping[str, Any], language: str
+) -> str:
     value = answers.get(question.code)
     if value is None:
         return "—"
@@ -216,5 +249,7 @@ def describe_answer(definition: Definition, question: QuestionDef, answers: Mapp
     if kind is QuestionType.RANKING:
         return "; ".join(f"{rank}. {item_labels.get(code, code)}" for rank, code in enumerate(value, start=1))
     if kind is QuestionType.MATRIX:
-        return "; ".join(f"{item_labels.get(item, item)}: {labels.get(code, code)}" for item, code in value.items())
+        return "; ".join(
+            f"{item_labels.get(item, item)}: {labels.get(code, code)}" for item, code in value.items()
+        )
     return str(value)

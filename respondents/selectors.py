@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from questionnaires.engine.conditions import referenced_questions
 from questionnaires.engine.definition import Definition, DomainDef
 from questionnaires.engine.routing import first_unfinished_domain, other_text_key, visible_domains
 from questionnaires.selectors import questionnaire_definition
@@ -32,11 +33,22 @@ class Progress:
 
     def position_of(self, domain: DomainDef) -> int:
         """1-based place among the visible domains ("Domain 3 of 7")."""
-        return next(index for index, visible in enumerate(self.domains, start=1) if visible.code == domain.code)
+        return next(
+            index for index, visible in enumerate(self.domains, start=1) if visible.code == domain.code
+        )
 
     @property
     def total(self) -> int:
-        return len(self.domains)
+        """Visible domains, plus hidden ones whose condition still waits on an unanswered question:
+        the count does not shrink and grow as the respondent answers ("Domain 1 of 7", not "of 1")."""
+        visible = {domain.code for domain in self.domains}
+        undecided = [
+            domain
+            for domain in self.definition.domains
+            if domain.code not in visible
+            and any(code not in self.answers for code in referenced_questions(domain.condition))
+        ]
+        return len(self.domains) + len(undecided)
 
     def previous_domain(self, domain: DomainDef) -> DomainDef | None:
         index = self.position_of(domain) - 1

@@ -25,7 +25,7 @@ from consultation.models import AuditEntry
 from questionnaires.engine.answers import AnswerError, clean_answer
 from questionnaires.engine.conditions import evaluate, is_answered
 from questionnaires.engine.definition import Definition, DomainDef, QuestionType
-from questionnaires.engine.routing import effective_answers, other_text_key
+from questionnaires.engine.routing import effective_answers, missing_required, other_text_key
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 from questionnaires.services import country_codes
@@ -77,7 +77,9 @@ def _country_code(raw: str) -> str | None:
     return by_name or None
 
 
-def _checked_seed(questionnaire: Questionnaire, email: str, country: str, language: str) -> tuple[str, str, str]:
+def _checked_seed(
+    questionnaire: Questionnaire, email: str, country: str, language: str
+) -> tuple[str, str, str]:
     email = email.strip()
     try:
         validate_email(email)
@@ -85,10 +87,14 @@ def _checked_seed(questionnaire: Questionnaire, email: str, country: str, langua
         raise InvitationError(f"{email!r} is not a valid email address") from None
     code = _country_code(country)
     if code is None:
-        raise InvitationError(f"{country!r} is not a country (use an ISO code such as CA or a name such as Canada)")
+        raise InvitationError(
+            f"{country!r} is not a country (use an ISO code such as CA or a name such as Canada)"
+        )
     language = (language or questionnaire.default_language).strip().lower()
     if language not in questionnaire.languages:
-        raise InvitationError(f"{language!r} is not one of the questionnaire's languages ({', '.join(questionnaire.languages)})")
+        raise InvitationError(
+            f"{language!r} is not one of the questionnaire's languages ({', '.join(questionnaire.languages)})"
+        )
     return email, code, language
 
 
@@ -105,15 +111,27 @@ def seed_invite(
 ) -> Invitation:
     """Invite one official as a seed (wave 0) and queue their invitation email."""
     email, country, language = _checked_seed(questionnaire, email, country, language)
-    if Invitation.objects.filter(questionnaire=questionnaire, email_normalised=normalise_email(email)).exists():
+    if Invitation.objects.filter(
+        questionnaire=questionnaire, email_normalised=normalise_email(email)
+    ).exists():
         raise InvitationError(f"{email} is already invited to this questionnaire")
     (number,) = _next_numbers(questionnaire, 1)
     invitation = _invitation_create(
-        questionnaire=questionnaire, number=number, email=email, name=name.strip(), organisation=organisation.strip(),
-        country=country, language=language,
+        questionnaire=questionnaire,
+        number=number,
+        email=email,
+        name=name.strip(),
+        organisation=organisation.strip(),
+        country=country,
+        language=language,
     )
-    audit_record(actor=actor, action=AuditEntry.Action.INVITATION_CREATED, target=invitation,
-                 questionnaire=questionnaire, detail={"wave": 0, "count": 1})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.INVITATION_CREATED,
+        target=invitation,
+        questionnaire=questionnaire,
+        detail={"wave": 0, "count": 1},
+    )
     return invitation
 
 
@@ -137,14 +155,17 @@ def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str,
         raise CsvError([CsvProblem(1, f"the first line must be the header: {','.join(CSV_COLUMNS)}")])
     seen: dict[str, int] = {}
     existing = set(
-        Invitation.objects.filter(questionnaire=questionnaire).exclude(email_normalised="")
+        Invitation.objects.filter(questionnaire=questionnaire)
+        .exclude(email_normalised="")
         .values_list("email_normalised", flat=True)
     )
     for line_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(CSV_COLUMNS):
-            problems.append(CsvProblem(line_number, f"expected {len(CSV_COLUMNS)} columns, found {len(cells)}"))
+            problems.append(
+                CsvProblem(line_number, f"expected {len(CSV_COLUMNS)} columns, found {len(cells)}")
+            )
             continue
         row = dict(zip(CSV_COLUMNS, (cell.strip() for cell in cells), strict=True))
         try:
@@ -158,7 +179,9 @@ def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str,
         if key in seen:
             problems.append(CsvProblem(line_number, f"{row['email']} is also on line {seen[key]}"))
         elif key in existing:
-            problems.append(CsvProblem(line_number, f"{row['email']} is already invited to this questionnaire"))
+            problems.append(
+                CsvProblem(line_number, f"{row['email']} is already invited to this questionnaire")
+            )
         seen.setdefault(key, line_number)
         if len(row["name"]) > 200 or len(row["organisation"]) > 200:
             problems.append(CsvProblem(line_number, "name and organisation are limited to 200 characters"))
@@ -182,8 +205,13 @@ def seeds_import_csv(*, questionnaire: Questionnaire, text: str, actor) -> list[
         _invitation_create(questionnaire=questionnaire, number=number, **row)
         for number, row in zip(numbers, rows, strict=True)
     ]
-    audit_record(actor=actor, action=AuditEntry.Action.INVITATION_CREATED, target=questionnaire,
-                 questionnaire=questionnaire, detail={"wave": 0, "count": len(invitations), "via": "csv"})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.INVITATION_CREATED,
+        target=questionnaire,
+        questionnaire=questionnaire,
+        detail={"wave": 0, "count": len(invitations), "via": "csv"},
+    )
     return invitations
 
 
@@ -191,7 +219,9 @@ def invitation_link(invitation: Invitation) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("respondents:link", kwargs={"token": invitation.token})
 
 
-def invitation_email_queue(*, invitation: Invitation, questionnaire: Questionnaire, sequence: int = 1) -> OutboxMessage:
+def invitation_email_queue(
+    *, invitation: Invitation, questionnaire: Questionnaire, sequence: int = 1
+) -> OutboxMessage:
     """Render the invitation in the invitee's language and put it in the outbox."""
     language = invitation.language
     context = {
@@ -207,8 +237,12 @@ def invitation_email_queue(*, invitation: Invitation, questionnaire: Questionnai
         body_text = render_to_string("emails/invitation.txt", context)
         body_html = render_to_string("emails/invitation.html", context)
     return outbox_message_create(
-        invitation=invitation, kind=OutboxMessage.Kind.INVITATION, sequence=sequence,
-        subject=subject, body_text=body_text, body_html=body_html,
+        invitation=invitation,
+        kind=OutboxMessage.Kind.INVITATION,
+        sequence=sequence,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
     )
 
 
@@ -255,8 +289,11 @@ def response_consent(*, invitation: Invitation, language: str) -> Response:
     invitation.consented_at = now
     invitation.consent_version = questionnaire.consent_version
     invitation.save(update_fields=["status", "consented_at", "consent_version"])
-    InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.CONSENTED,
-                                   detail={"consent_version": questionnaire.consent_version})
+    InvitationEvent.objects.create(
+        invitation=invitation,
+        kind=InvitationEvent.Kind.CONSENTED,
+        detail={"consent_version": questionnaire.consent_version},
+    )
     language = language if language in questionnaire.languages else invitation.language
     return Response.objects.create(invitation=invitation, questionnaire=questionnaire, language=language)
 
@@ -265,7 +302,11 @@ def response_consent(*, invitation: Invitation, language: str) -> Response:
 def response_decline(*, invitation: Invitation) -> Invitation:
     """Record a refusal; no further email goes to this invitation."""
     invitation = _locked_invitation(invitation)
-    if invitation.status in (Invitation.Status.COMPLETED, Invitation.Status.DECLINED, Invitation.Status.REVOKED):
+    if invitation.status in (
+        Invitation.Status.COMPLETED,
+        Invitation.Status.DECLINED,
+        Invitation.Status.REVOKED,
+    ):
         return invitation
     invitation.status = Invitation.Status.DECLINED
     invitation.declined_at = timezone.now()
@@ -297,10 +338,19 @@ class PageResult:
 
 
 def validate_domain(
-    *, definition: Definition, domain: DomainDef, stored: Mapping[str, Any], submitted: Mapping[str, Sequence[str]]
+    *,
+    definition: Definition,
+    domain: DomainDef,
+    stored: Mapping[str, Any],
+    submitted: Mapping[str, Sequence[str]],
+    enforce_required: bool = True,
 ) -> PageResult:
     """Clean every visible question of the page in order; later questions see earlier answers of the page."""
-    working = {code: value for code, value in stored.items() if definition.domain_of.get(code.split(".")[0]) is not domain}
+    working = {
+        code: value
+        for code, value in stored.items()
+        if definition.domain_of.get(code.split(".")[0]) is not domain
+    }
     errors: dict[str, str] = {}
     effective = effective_answers(definition, working)
     if not evaluate(domain.condition, effective):
@@ -315,7 +365,7 @@ def validate_domain(
             errors[question.code] = str(error)
             continue
         if cleaned.value is None:
-            if question.required:
+            if question.required and enforce_required:
                 errors[question.code] = str(translation.gettext("This question needs an answer."))
             continue
         working[question.code] = cleaned.value
@@ -326,26 +376,45 @@ def validate_domain(
 
 @transaction.atomic
 def response_save_domain(
-    *, response: Response, domain_code: str, submitted: Mapping[str, Sequence[str]]
+    *,
+    response: Response,
+    domain_code: str,
+    submitted: Mapping[str, Sequence[str]],
+    enforce_required: bool = True,
 ) -> PageResult:
     """Save one domain page in one transaction, or nothing if any answer is invalid.
+
+    With enforce_required off (the Back button), a page with unanswered required questions is
+    saved as far as it goes and stays unfinished; an invalid answer still saves nothing.
 
     The response row is locked first: a double click or a second tab waits and then re-saves
     the same answers, and the unique constraint keeps one answer per question whatever happens.
     """
-    response = Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+    response = (
+        Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+    )
     if response.is_submitted or not accepts_answers(response.questionnaire):
         raise NotAccepting
     definition = questionnaire_definition(response.questionnaire)
     domain = next(d for d in definition.domains if d.code == domain_code)
     stored = response_answers(response)
-    result = validate_domain(definition=definition, domain=domain, stored=stored, submitted=submitted)
+    result = validate_domain(
+        definition=definition,
+        domain=domain,
+        stored=stored,
+        submitted=submitted,
+        enforce_required=enforce_required,
+    )
     if not result.ok:
         return result
-    _store_answers(response=response, definition=definition, domain=domain, stored=stored, answers=result.answers)
+    _store_answers(
+        response=response, definition=definition, domain=domain, stored=stored, answers=result.answers
+    )
 
     now = timezone.now()
-    completed = [code for code in response.completed_domains if code != domain.code] + [domain.code]
+    completed = [code for code in response.completed_domains if code != domain.code]
+    if not missing_required(definition, domain, result.answers):
+        completed.append(domain.code)
     response.completed_domains = completed
     response.last_domain = domain.code
     fields = ["completed_domains", "last_domain", "updated_at"]
@@ -360,7 +429,12 @@ def response_save_domain(
 
 
 def _store_answers(
-    *, response: Response, definition: Definition, domain: DomainDef, stored: Mapping[str, Any], answers: Mapping[str, Any]
+    *,
+    response: Response,
+    definition: Definition,
+    domain: DomainDef,
+    stored: Mapping[str, Any],
+    answers: Mapping[str, Any],
 ) -> None:
     """Replace the page's answers, and drop answers elsewhere that the page has hidden.
 
@@ -413,7 +487,9 @@ def _selections(kind: QuestionType, value: Any):
 @transaction.atomic
 def response_submit(*, response: Response) -> Response:
     """Complete the response if every visible domain is finished. Submitting twice is once."""
-    response = Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+    response = (
+        Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+    )
     if response.is_submitted:
         return response
     if not accepts_answers(response.questionnaire):
@@ -426,6 +502,8 @@ def response_submit(*, response: Response) -> Response:
     now = timezone.now()
     response.submitted_at = now
     response.save(update_fields=["submitted_at", "updated_at"])
-    Invitation.objects.filter(pk=response.invitation_id).update(status=Invitation.Status.COMPLETED, completed_at=now)
+    Invitation.objects.filter(pk=response.invitation_id).update(
+        status=Invitation.Status.COMPLETED, completed_at=now
+    )
     InvitationEvent.objects.create(invitation_id=response.invitation_id, kind=InvitationEvent.Kind.COMPLETED)
     return response

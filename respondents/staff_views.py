@@ -16,7 +16,9 @@ from .services import CsvError, InvitationError, seed_invite, seeds_import_csv
 PAGE_SIZE = 100
 
 
-def _page(request, questionnaire: Questionnaire, *, seed_form=None, csv_form=None, csv_problems=(), status=200):
+def _page(
+    request, questionnaire: Questionnaire, *, seed_form=None, csv_form=None, csv_problems=(), status=200
+):
     invitations = Invitation.objects.filter(questionnaire=questionnaire).order_by("number")
     page = Paginator(invitations, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -57,7 +59,9 @@ def invitations_upload(request, questionnaire: Questionnaire):
     if not form.is_valid():
         return _page(request, questionnaire, csv_form=form, status=400)
     try:
-        created = seeds_import_csv(questionnaire=questionnaire, text=form.cleaned_data["file"], actor=request.user)
+        created = seeds_import_csv(
+            questionnaire=questionnaire, text=form.cleaned_data["file"], actor=request.user
+        )
     except CsvError as error:
         return _page(request, questionnaire, csv_form=form, csv_problems=error.problems, status=400)
     messages.success(request, f"Invited {len(created)} seed(s); their emails are in the outbox.")

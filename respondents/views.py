@@ -81,8 +81,11 @@ def respondent_view(view):
         if questionnaire.status not in (Questionnaire.Status.OPEN, Questionnaire.Status.CLOSED):
             return neutral_page(request)
         response = getattr(invitation, "response", None)
-        language = (response.language if response else None) or request.session.get("respondent_language") \
+        language = (
+            (response.language if response else None)
+            or request.session.get("respondent_language")
             or invitation.language
+        )
         if language not in questionnaire.languages:
             language = questionnaire.default_language
         request.invitation, request.questionnaire, request.response = invitation, questionnaire, response
@@ -121,7 +124,9 @@ def _language_name(code: str) -> str:
 def _closed_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     opens_at = request.questionnaire.opens_at
     not_yet_open = opens_at is not None and timezone.now() < opens_at
-    return render(request, "respondents/not_open.html", _context(request, not_yet_open=not_yet_open), status=status)
+    return render(
+        request, "respondents/not_open.html", _context(request, not_yet_open=not_yet_open), status=status
+    )
 
 
 @require_GET
@@ -178,7 +183,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if request.response is not None:
         response_set_language(response=request.response, language=language)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or not target.startswith("/r/"):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ) or not target.startswith("/r/"):
         target = reverse("respondents:landing")
     return redirect(target)
 
@@ -199,7 +206,9 @@ def resume(request: HttpRequest) -> HttpResponse:
 
 
 def _page_number(definition, domain_code: str) -> int:
-    return next(index for index, domain in enumerate(definition.domains, start=1) if domain.code == domain_code)
+    return next(
+        index for index, domain in enumerate(definition.domains, start=1) if domain.code == domain_code
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -232,7 +241,12 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
             return HttpResponseBadRequest("Too many fields.")
         submitted = {key: request.POST.getlist(key) for key in request.POST if key != "csrfmiddlewaretoken"}
         try:
-            result = response_save_domain(response=response, domain_code=domain.code, submitted=submitted)
+            result = response_save_domain(
+                response=response,
+                domain_code=domain.code,
+                submitted=submitted,
+                enforce_required=request.POST.get("_action") != "back",
+            )
         except NotAccepting:
             return render(request, "respondents/already_submitted.html", _context(request), status=409)
         if result.ok:
@@ -240,8 +254,12 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
         errors = result.errors
     answers = progress.answers
     views = question_views(
-        definition=definition, domain=domain, answers=answers, language=request.LANGUAGE_CODE,
-        submitted=submitted, errors=errors,
+        definition=definition,
+        domain=domain,
+        answers=answers,
+        language=request.LANGUAGE_CODE,
+        submitted=submitted,
+        errors=errors,
     )
     previous = progress.previous_domain(domain)
     context = _context(
@@ -273,7 +291,9 @@ def _after_save(request: HttpRequest, response: Response, domain, answers, numbe
     shown = set(filter(None, request.POST.get("_shown", "").split(",")))
     now_visible = {
         view.code
-        for view in question_views(definition=definition, domain=domain, answers=answers, language=request.LANGUAGE_CODE)
+        for view in question_views(
+            definition=definition, domain=domain, answers=answers, language=request.LANGUAGE_CODE
+        )
         if view.visible
     }
     if now_visible - shown:
@@ -299,12 +319,16 @@ def review(request: HttpRequest) -> HttpResponse:
     if response.is_submitted:
         return redirect("respondents:thanks")
     progress = response_progress(response)
-    return render(request, "respondents/review.html", _context(
+    return render(
         request,
-        sections=_sections(progress, request.LANGUAGE_CODE),
-        complete=progress.next_domain is None,
-        accepting=accepts_answers(request.questionnaire),
-    ))
+        "respondents/review.html",
+        _context(
+            request,
+            sections=_sections(progress, request.LANGUAGE_CODE),
+            complete=progress.next_domain is None,
+            accepting=accepts_answers(request.questionnaire),
+        ),
+    )
 
 
 def _sections(progress, language: str) -> list[dict]:
@@ -343,6 +367,11 @@ def thanks(request: HttpRequest) -> HttpResponse:
     if response is None or not response.is_submitted:
         return redirect("respondents:landing")
     progress = response_progress(response)
-    return render(request, "respondents/thanks.html", _context(
-        request, sections=_sections(progress, request.LANGUAGE_CODE),
-    ))
+    return render(
+        request,
+        "respondents/thanks.html",
+        _context(
+            request,
+            sections=_sections(progress, request.LANGUAGE_CODE),
+        ),
+    )

@@ -1,9 +1,15 @@
 import os
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from questionnaires.services import questionnaire_import, questionnaire_set_schedule, questionnaire_set_status
 from tests.factories import MembershipFactory, QuestionnaireFactory, UserFactory
+
+EVERY_TYPE = Path(__file__).resolve().parent / "questionnaires" / "data" / "every_type.json"
 
 
 def broker_is_redis() -> bool:
@@ -57,3 +63,22 @@ def owner_client(questionnaire):
 @pytest.fixture
 def client_for():
     return _client_for
+
+
+@pytest.fixture
+def researcher(db):
+    return UserFactory(username="researcher")
+
+
+@pytest.fixture
+def open_questionnaire(researcher):
+    questionnaire = questionnaire_import(raw=EVERY_TYPE.read_bytes(), actor=researcher)
+    now = timezone.now()
+    questionnaire_set_schedule(
+        questionnaire=questionnaire,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
+        time_zone="America/Toronto",
+        actor=researcher,
+    )
+    return questionnaire_set_status(questionnaire=questionnaire, status="open", actor=researcher)

@@ -125,8 +125,11 @@ def world(db):
     users["superuser"] = get_user_model().objects.create_superuser("root", "root@example.org", "x" * 12)
     invitation = seed_invite(questionnaire=questionnaire, email="official@example.gov", actor=owner)
     response = response_consent(invitation=invitation, language="en")
-    response_save_domain(response=response, domain_code="PROFILE", submitted={
-        "P_COUNTRY": ["CA"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["3"]})
+    response_save_domain(
+        response=response,
+        domain_code="PROFILE",
+        submitted={"P_COUNTRY": ["CA"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["3"]},
+    )
     return questionnaire, users, invitation
 
 

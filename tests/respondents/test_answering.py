@@ -17,9 +17,16 @@ pytestmark = pytest.mark.django_db
 
 PROFILE = {"P_COUNTRY": "CA", "P_LEVEL": "SENIOR", "P_SITE": "CUSTODIAL", "P_PEERS": "4", "P_SCORE": "1,5"}
 D1 = {
-    "D1_Q1": ["DISPERSAL", "OTHER"], "D1_Q1.other": "Small units",
-    "D1_Q2": "SA", "D1_Q3": "YES", "D1_Q4": "Unit X", "D1_Q5": "Training",
-    "D1_Q6.INTEL": "1", "D1_Q6.TRANSFER": "2", "D1_Q7.ISOLATION": "LOW", "D1_Q7.MIXED": "HIGH",
+    "D1_Q1": ["DISPERSAL", "OTHER"],
+    "D1_Q1.other": "Small units",
+    "D1_Q2": "SA",
+    "D1_Q3": "YES",
+    "D1_Q4": "Unit X",
+    "D1_Q5": "Training",
+    "D1_Q6.INTEL": "1",
+    "D1_Q6.TRANSFER": "2",
+    "D1_Q7.ISOLATION": "LOW",
+    "D1_Q7.MIXED": "HIGH",
     "_shown": "D1_Q1,D1_Q2,D1_Q3,D1_Q4,D1_Q5,D1_Q6,D1_Q7",
 }
 
@@ -49,13 +56,16 @@ def neutral(client: Client, token: str):
     return response.status_code, "This link is not active" in response.content.decode()
 
 
-def test_unknown_revoked_and_closed_links_get_the_same_neutral_page(invitation, open_questionnaire, researcher):
+def test_unknown_revoked_and_closed_links_get_the_same_neutral_page(
+    invitation, open_questionnaire, researcher
+):
     from respondents.services import seed_invite
 
     revoked = seed_invite(questionnaire=open_questionnaire, email="rev@example.org", actor=researcher)
     Invitation.objects.filter(pk=revoked.pk).update(status="revoked")
-    closed_questionnaire = Questionnaire.objects.create(slug="closed", languages=["en"], title={"en": "C"},
-                                                        status="closed")
+    closed_questionnaire = Questionnaire.objects.create(
+        slug="closed", languages=["en"], title={"en": "C"}, status="closed"
+    )
     closed = Invitation.objects.create(questionnaire=closed_questionnaire, number=1, language="en")
     client = Client()
     results = {neutral(client, token) for token in ("x" * 43, revoked.token, closed.token, "short")}
@@ -124,14 +134,23 @@ def test_missing_csrf_token_is_refused(invitation):
 
 
 def test_next_on_a_valid_page_saves_it_and_moves_on(respondent, invitation):
-    response = respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    response = respondent.post(
+        "/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"}
+    )
     assert response.status_code == 302 and response["Location"] == "/r/page/2/"
-    assert stored(invitation) == {"P_COUNTRY": "CA", "P_LEVEL": "SENIOR", "P_SITE": "CUSTODIAL", "P_PEERS": "4",
-                                  "P_SCORE": "1.5"}
+    assert stored(invitation) == {
+        "P_COUNTRY": "CA",
+        "P_LEVEL": "SENIOR",
+        "P_SITE": "CUSTODIAL",
+        "P_PEERS": "4",
+        "P_SCORE": "1.5",
+    }
     invitation.refresh_from_db()
     assert invitation.status == "started" and invitation.started_at
     assert Answer.objects.get(question__code="P_PEERS").number == 4
-    assert list(Selection.objects.filter(question__code="P_LEVEL").values_list("code", flat=True)) == ["SENIOR"]
+    assert list(Selection.objects.filter(question__code="P_LEVEL").values_list("code", flat=True)) == [
+        "SENIOR"
+    ]
 
 
 def test_a_page_with_errors_saves_nothing_and_shows_what_was_typed(respondent, invitation):
@@ -148,8 +167,16 @@ def test_follow_ups_without_javascript_appear_after_next(respondent, invitation)
     respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
     page = respondent.get("/r/page/2/").content.decode()
     assert 'id="q-D1_Q2" data-code="D1_Q2" hidden' in page  # depends on D1_Q1
-    first = respondent.post("/r/page/2/", {"D1_Q1": "DISPERSAL", "D1_Q3": "YES", "D1_Q7.ISOLATION": "LOW",
-                                           "D1_Q7.MIXED": "LOW", "_shown": "D1_Q1,D1_Q3,D1_Q6,D1_Q7"})
+    first = respondent.post(
+        "/r/page/2/",
+        {
+            "D1_Q1": "DISPERSAL",
+            "D1_Q3": "YES",
+            "D1_Q7.ISOLATION": "LOW",
+            "D1_Q7.MIXED": "LOW",
+            "_shown": "D1_Q1,D1_Q3,D1_Q6,D1_Q7",
+        },
+    )
     # Saved, and shown again because follow-ups (D1_Q2, D1_Q4) appeared.
     assert first.status_code == 302 and first["Location"] == "/r/page/2/"
     assert stored(invitation)["D1_Q1"] == ["DISPERSAL"]
@@ -166,8 +193,15 @@ def test_hidden_answers_are_not_kept(respondent, invitation):
     answers = stored(invitation)
     assert "D1_Q4" not in answers and "D1_Q5" not in answers
     # A profile change that hides the whole domain drops its answers.
-    respondent.post("/r/page/1/", {**PROFILE, "P_LEVEL": "OTHER", "P_LEVEL.other": "Advisor",
-                                   "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    respondent.post(
+        "/r/page/1/",
+        {
+            **PROFILE,
+            "P_LEVEL": "OTHER",
+            "P_LEVEL.other": "Advisor",
+            "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE",
+        },
+    )
     assert not any(code.startswith("D1_") for code in stored(invitation))
     assert Answer.objects.get(question__code="P_LEVEL").other_text == "Advisor"
 
@@ -254,16 +288,19 @@ def test_submit_before_finishing_is_refused(respondent, invitation):
     assert invitation.status == "started"
 
 
-def test_before_opening_and_after_closing_the_link_says_so_and_accepts_nothing(respondent, invitation,
-                                                                                 open_questionnaire):
+def test_before_opening_and_after_closing_the_link_says_so_and_accepts_nothing(
+    respondent, invitation, open_questionnaire
+):
     respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
     saved = stored(invitation)
     now = timezone.now()
-    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(opens_at=now + timedelta(days=1),
-                                                                   closes_at=now + timedelta(days=2))
+    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(
+        opens_at=now + timedelta(days=1), closes_at=now + timedelta(days=2)
+    )
     assert "not open yet" in respondent.get("/r/page/1/").content.decode()
-    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(opens_at=now - timedelta(days=2),
-                                                                   closes_at=now - timedelta(days=1))
+    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(
+        opens_at=now - timedelta(days=2), closes_at=now - timedelta(days=1)
+    )
     assert "is closed" in respondent.get("/r/").content.decode()
     assert respondent.post("/r/page/1/", {**PROFILE, "P_PEERS": "9"}).status_code == 409
     assert stored(invitation) == saved
@@ -278,7 +315,10 @@ def test_language_switch_changes_interface_and_content(respondent, invitation):
     assert Response.objects.get(invitation=invitation).language == "fr"
     assert respondent.post("/r/language/", {"language": "de"}).status_code == 400
     # An outside `next` is ignored.
-    assert respondent.post("/r/language/", {"language": "en", "next": "https://evil.example/"})["Location"] == "/r/"
+    assert (
+        respondent.post("/r/language/", {"language": "en", "next": "https://evil.example/"})["Location"]
+        == "/r/"
+    )
 
 
 def test_declined_respondent_cannot_answer(invitation):

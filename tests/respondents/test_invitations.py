@@ -34,10 +34,17 @@ def test_a_seed_gets_an_unguessable_token_and_an_email_after_commit(invitation):
     assert list(invitation.events.values_list("kind", flat=True)) == ["created", "emailed"]
 
 
-def test_the_email_is_in_the_invitees_language(open_questionnaire, researcher, django_capture_on_commit_callbacks):
+def test_the_email_is_in_the_invitees_language(
+    open_questionnaire, researcher, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        seed_invite(questionnaire=open_questionnaire, email="marie@example.fr", country="FR", language="fr",
-                    actor=researcher)
+        seed_invite(
+            questionnaire=open_questionnaire,
+            email="marie@example.fr",
+            country="FR",
+            language="fr",
+            actor=researcher,
+        )
     email = mail.outbox[0]
     assert "Tous les types" in email.subject
     assert "Direction de la recherche" in email.body
@@ -45,8 +52,10 @@ def test_the_email_is_in_the_invitees_language(open_questionnaire, researcher, d
 
 
 def test_tokens_differ(open_questionnaire, researcher):
-    tokens = {seed_invite(questionnaire=open_questionnaire, email=f"p{i}@example.org", actor=researcher).token
-              for i in range(20)}
+    tokens = {
+        seed_invite(questionnaire=open_questionnaire, email=f"p{i}@example.org", actor=researcher).token
+        for i in range(20)
+    }
     assert len(tokens) == 20
 
 
@@ -80,14 +89,18 @@ def test_csv_invites_everyone(open_questionnaire, researcher, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         created = seeds_import_csv(questionnaire=open_questionnaire, text=GOOD_CSV, actor=researcher)
     assert [(i.email, i.country, i.language, i.wave) for i in created] == [
-        ("ana@example.gov", "CA", "fr", 0), ("BOB@Example.gov", "AU", "en", 0)]
+        ("ana@example.gov", "CA", "fr", 0),
+        ("BOB@Example.gov", "AU", "en", 0),
+    ]
     assert [i.label for i in created] == ["R-0001", "R-0002"]
     assert len(mail.outbox) == 2
     assert AuditEntry.objects.filter(action="invitation.created", detail__count=2).exists()
 
 
 def test_a_csv_with_bad_rows_is_refused_whole_with_line_numbers(open_questionnaire, researcher):
-    text = GOOD_CSV + "broken,,,,\nana@example.gov,Again,,CA,en\ncarl@example.org,Carl,,Narnia,en\nshort,row\n"
+    text = (
+        GOOD_CSV + "broken,,,,\nana@example.gov,Again,,CA,en\ncarl@example.org,Carl,,Narnia,en\nshort,row\n"
+    )
     with pytest.raises(CsvError) as caught:
         seeds_import_csv(questionnaire=open_questionnaire, text=text, actor=researcher)
     problems = {(p.line, p.message) for p in caught.value.problems}
@@ -100,7 +113,9 @@ def test_a_csv_with_bad_rows_is_refused_whole_with_line_numbers(open_questionnai
 
 def test_a_csv_needs_its_header(open_questionnaire, researcher):
     with pytest.raises(CsvError, match="line 1: the first line must be the header"):
-        seeds_import_csv(questionnaire=open_questionnaire, text="ana@example.gov,Ana,,CA,en\n", actor=researcher)
+        seeds_import_csv(
+            questionnaire=open_questionnaire, text="ana@example.gov,Ana,,CA,en\n", actor=researcher
+        )
 
 
 def test_invite_seeds_command(open_questionnaire, tmp_path):

@@ -28,5 +28,9 @@ class Command(BaseCommand):
             invitations = seeds_import_csv(questionnaire=questionnaire, text=text, actor=None)
         except CsvError as error:
             lines = "\n".join(f"  {problem}" for problem in error.problems)
-            raise CommandError(f"{file}: nobody was invited; {len(error.problems)} problem(s):\n{lines}") from None
-        self.stdout.write(self.style.SUCCESS(f"Invited {len(invitations)} seed(s); their emails are in the outbox."))
+            raise CommandError(
+                f"{file}: nobody was invited; {len(error.problems)} problem(s):\n{lines}"
+            ) from None
+        self.stdout.write(
+            self.style.SUCCESS(f"Invited {len(invitations)} seed(s); their emails are in the outbox.")
+        )
