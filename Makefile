@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint lock clean-venv demo migrate
+.PHONY: run test lint lock clean-venv demo migrate bench-respondents
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,7 @@ lock:
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Benchmarks (not tests): need PostgreSQL on 127.0.0.1:5432; see bench/.
+bench-respondents: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.respondents_bench

@@ -118,6 +118,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://consultation")}
 
+# Sessions read from the cache and written through to the database: a respondent's page costs no
+# session query, and a cache restart loses nobody's session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # --- Celery ---------------------------------------------------------------------------------
 # No broker configured: tasks run in-process, right after the transaction that queued them.
 CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,6 +30,7 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+@lru_cache(maxsize=1)
 def country_codes() -> frozenset[str]:
     return frozenset(code for code, _ in countries)
 
@@ -294,7 +296,9 @@ def membership_set(
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor) -> None:
     membership = (
-        Membership.objects.select_for_update().select_related("questionnaire", "user").get(pk=membership.pk)
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("questionnaire", "user")
+        .get(pk=membership.pk)
     )
     if membership.role == Membership.Role.OWNER:
         _keep_one_owner(membership.questionnaire, leaving=membership)

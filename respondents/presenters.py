@@ -64,8 +64,10 @@ class QuestionView:
         return f"id_{self.code}"
 
     @property
-    def template(self) -> str:
-        return f"respondents/widgets/{self.type}.html"
+    def html(self):
+        from .widgets import render_question
+
+        return render_question(self)
 
 
 def _texts(texts: Mapping[str, str], language: str, definition: Definition) -> str:
@@ -152,7 +154,7 @@ def _question_view(
     chosen = _all(values, question.code)
     if question.type is QuestionType.COUNTRY:
         current = _first(values, question.code)
-        view.options = [OptionView(code, name, code == current) for code, name in country_choices(language)]
+        view.options = [OptionView(current, current, True)] if current else []
     elif question.type is not QuestionType.MATRIX:
         view.options = [
             OptionView(

@@ -271,7 +271,11 @@ def accepts_answers(questionnaire: Questionnaire, now: datetime | None = None) -
 
 
 def _locked_invitation(invitation: Invitation) -> Invitation:
-    return Invitation.objects.select_for_update().select_related("questionnaire").get(pk=invitation.pk)
+    return (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("questionnaire")
+        .get(pk=invitation.pk)
+    )
 
 
 @transaction.atomic
@@ -356,8 +360,11 @@ def validate_domain(
     if not evaluate(domain.condition, effective):
         return PageResult(errors={}, answers=working, submitted=submitted)
     countries_ = country_codes()
+    # Conditions only look backwards (the definition's checks enforce it): earlier domains are
+    # settled in `effective`, and each answer of this page joins it in order, so one pass decides
+    # every question's visibility.
     for question in domain.questions:
-        if not evaluate(question.condition, effective_answers(definition, working)):
+        if not evaluate(question.condition, effective):
             continue
         try:
             cleaned = clean_answer(question, submitted, countries=countries_)
@@ -368,9 +375,11 @@ def validate_domain(
             if question.required and enforce_required:
                 errors[question.code] = str(translation.gettext("This question needs an answer."))
             continue
-        working[question.code] = cleaned.value
+        working[question.code] = effective[question.code] = cleaned.value
         if cleaned.other_text:
-            working[other_text_key(question.code)] = cleaned.other_text
+            working[other_text_key(question.code)] = effective[other_text_key(question.code)] = (
+                cleaned.other_text
+            )
     return PageResult(errors=errors, answers=effective_answers(definition, working), submitted=submitted)
 
 
@@ -391,7 +400,9 @@ def response_save_domain(
     the same answers, and the unique constraint keeps one answer per question whatever happens.
     """
     response = (
-        Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+        Response.objects.select_for_update(of=("self",))
+        .select_related("questionnaire", "invitation")
+        .get(pk=response.pk)
     )
     if response.is_submitted or not accepts_answers(response.questionnaire):
         raise NotAccepting
@@ -488,7 +499,9 @@ def _selections(kind: QuestionType, value: Any):
 def response_submit(*, response: Response) -> Response:
     """Complete the response if every visible domain is finished. Submitting twice is once."""
     response = (
-        Response.objects.select_for_update().select_related("questionnaire", "invitation").get(pk=response.pk)
+        Response.objects.select_for_update(of=("self",))
+        .select_related("questionnaire", "invitation")
+        .get(pk=response.pk)
     )
     if response.is_submitted:
         return response

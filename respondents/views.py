@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from questionnaires.models import Questionnaire
+from questionnaires.selectors import questionnaire_definition
 
 from .models import Invitation, Response
 from .presenters import answer_lines, page_conditions, question_views
@@ -223,17 +224,10 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
         return redirect("respondents:thanks")
     if not accepts_answers(request.questionnaire):
         return _closed_page(request, status=409 if request.method == "POST" else 200)
-    progress = response_progress(response)
-    definition = progress.definition
+    definition = questionnaire_definition(request.questionnaire)
     if not 1 <= number <= len(definition.domains):
         return neutral_page(request)
     domain = definition.domains[number - 1]
-    if domain.code not in {visible.code for visible in progress.domains}:
-        # A domain hidden by earlier answers is skipped.
-        following = next((d for d in progress.domains if _page_number(definition, d.code) > number), None)
-        if following is None:
-            return redirect("respondents:review")
-        return redirect("respondents:page", number=_page_number(definition, following.code))
 
     submitted, errors = None, {}
     if request.method == "POST":
@@ -252,6 +246,14 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
         if result.ok:
             return _after_save(request, response, domain, result.answers, number)
         errors = result.errors
+
+    progress = response_progress(response)
+    if domain.code not in {visible.code for visible in progress.domains}:
+        # A domain hidden by earlier answers is skipped.
+        following = next((d for d in progress.domains if _page_number(definition, d.code) > number), None)
+        if following is None:
+            return redirect("respondents:review")
+        return redirect("respondents:page", number=_page_number(definition, following.code))
     answers = progress.answers
     views = question_views(
         definition=definition,

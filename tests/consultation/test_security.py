@@ -56,7 +56,11 @@ def test_client_address_follows_the_trusted_proxy_count(proxies, forwarded, remo
 
 
 def run_manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
-    test_only = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}  # set by the test run, not by a deployment
+    test_only = {
+        "DEBUG",
+        "SECRET_KEY",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }  # set by the test run, not by a deployment
     clean = {key: value for key, value in os.environ.items() if key not in test_only}
     clean["DJANGO_SETTINGS_MODULE"] = "consultation.settings"
     return subprocess.run(

@@ -1,0 +1,321 @@
+"""Benchmark: 16 concurrent respondents answer the whole demo questionnaire against gunicorn and PostgreSQL.
+
+    make bench-respondents            # or: .venv/bin/python -m bench.respondents_bench --help
+
+Creates a scratch database (consultation_bench), loads the demo, invites the respondents, starts
+gunicorn (2 workers) on a free loopback port, measures a floor (a view doing one INSERT, same
+server, same concurrency), then drives the respondents: link, consent, every domain page (GET
+then POST with valid answers, follow-ups included), review, submit. Prints page saves per second,
+p50/p95/p99 of page loads and saves, and errors, beside the floor. Not a test: nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = "postgres://postgres:postgres@127.0.0.1:5432/consultation_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_READ_DOT_ENV": "false",
+        "DEBUG": "false",
+        "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "LOG_LEVEL": "WARNING",
+        "STATIC_ROOT": "/tmp/consultation-bench-static",
+    }
+
+
+def prepare(database_url: str, respondents: int) -> list[str]:
+    """A fresh database with the demo open and `respondents` seeds; returns their tokens."""
+    env = server_env(database_url)
+    name = urllib.parse.urlparse(database_url).path.lstrip("/")
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [*manage, "load_demo", "--force"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, at timestamptz)")
+    script = (
+        "from questionnaires.models import Questionnaire\n"
+        "from respondents.models import Invitation\n"
+        "q = Questionnaire.objects.get(slug='radicalized-offenders-consultation')\n"
+        f"rows = [Invitation(questionnaire=q, number=i, email=f'r{{i}}@example.org', email_normalised=f'r{{i}}@example.org',"
+        f" language='en', country='CA') for i in range(1, {respondents} + 1)]\n"
+        "Invitation.objects.bulk_create(rows)\n"
+        "for token in Invitation.objects.filter(questionnaire=q).values_list('token', flat=True): print('TOKEN', token)\n"
+    )
+    out = subprocess.run(
+        [*manage, "shell", "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return [line.split()[1] for line in out.stdout.splitlines() if line.startswith("TOKEN ")]
+
+
+class Client:
+    """One respondent's browser: a keep-alive connection, cookies, CSRF."""
+
+    def __init__(self, port: int):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, fields: list[tuple[str, str]] | None = None):
+        headers = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if fields is not None:
+            fields = [*fields, ("csrfmiddlewaretoken", self.cookies.get("csrftoken", ""))]
+            body = urllib.parse.urlencode(fields)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = "http://127.0.0.1/"
+        started = time.perf_counter()
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        content = response.read().decode()
+        elapsed = time.perf_counter() - started
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie(header)
+            for key, morsel in cookie.items():
+                self.cookies[key] = morsel.value
+        return response.status, response.headers.get("Location", ""), content, elapsed
+
+
+def answers_for_page(definition, domain, answers):
+    """Valid answers for every question the server will show on this page, follow-ups included."""
+    from questionnaires.engine.answers import submitted_for
+    from questionnaires.engine.conditions import evaluate
+    from questionnaires.engine.definition import QuestionType
+    from questionnaires.engine.routing import effective_answers
+
+    sample = {
+        QuestionType.SHORT_TEXT: "Intelligence sharing between sites",
+        QuestionType.LONG_TEXT: "Staff awareness training at every level, refreshed each year.",
+        QuestionType.COUNTRY: "CA",
+    }
+    fields: list[tuple[str, str]] = []
+    shown = []
+    for question in domain.questions:
+        if not evaluate(question.condition, effective_answers(definition, answers)):
+            continue
+        shown.append(question.code)
+        kind = question.type
+        options = [o for o in question.options if not o.is_other]
+        if kind in sample:
+            value = sample[kind]
+        elif kind.takes_one_code:
+            value = options[0].code
+        elif kind is QuestionType.MULTIPLE_CHOICE:
+            value = [o.code for o in options[: max(1, min(2, question.max_choices or 2))]]
+        elif kind is QuestionType.NUMBER:
+            value = str(int(question.min_value or 0) + 3)
+        elif kind is QuestionType.RANKING:
+            value = [item.code for item in question.items]
+        else:
+            value = {item.code: options[0].code for item in question.items}
+        answers[question.code] = value
+        for name, values in submitted_for(question, value).items():
+            fields.extend((name, v) for v in values)
+    fields.append(("_shown", ",".join(shown)))
+    fields.append(("_action", "next"))
+    return fields
+
+
+def respondent_run(port: int, tokens: list[str], definition, results: dict, lock: threading.Lock) -> None:
+    loads, saves, errors = [], [], 0
+    from questionnaires.engine.routing import visible_domains
+
+    for token in tokens:
+        client = Client(port)
+        try:
+            client.request("GET", f"/r/{token}/")
+            client.request("GET", "/r/")
+            client.request("POST", "/r/consent/", [])
+            answers: dict = {}
+            for domain in visible_domains(definition, answers):
+                number = definition.domains.index(domain) + 1
+                status, _, _, elapsed = client.request("GET", f"/r/page/{number}/")
+                loads.append(elapsed)
+                errors += status != 200
+                fields = answers_for_page(definition, domain, answers)
+                status, location, _, elapsed = client.request("POST", f"/r/page/{number}/", fields)
+                saves.append(elapsed)
+                if status != 302 or location == f"/r/page/{number}/":
+                    errors += 1
+                    print(f"page {number}: {status} {location}", file=sys.stderr)
+            status, location, _, _ = client.request("POST", "/r/submit/", [])
+            if status != 302 or location != "/r/thanks/":
+                errors += 1
+                print(f"submit: {status} {location}", file=sys.stderr)
+        except Exception as error:  # counted, and the run goes on
+            errors += 1
+            print("error:", error, file=sys.stderr)
+        finally:
+            client.connection.close()
+    with lock:
+        results["loads"].extend(loads)
+        results["saves"].extend(saves)
+        results["errors"] += errors
+
+
+def floor_run(port: int, seconds: float, results: dict, lock: threading.Lock) -> None:
+    client = Client(port)
+    timings, errors = [], 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        status, _, _, elapsed = client.request("POST", "/bench/floor/", [])
+        timings.append(elapsed)
+        errors += status != 200
+    with lock:
+        results["floor"].extend(timings)
+        results["floor_errors"] += errors
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--respondents-per-client", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--floor-seconds", type=float, default=10)
+    args = parser.parse_args()
+
+    total = args.concurrency * args.respondents_per_client
+    print(f"preparing {total} invitations in a scratch database …", flush=True)
+    tokens = prepare(args.database_url, total)
+    port = free_port()
+    env = server_env(args.database_url)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "consultation.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        os.environ.update(
+            {
+                k: v
+                for k, v in env.items()
+                if k
+                in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY", "DEBUG", "DJANGO_READ_DOT_ENV")
+            }
+        )
+        import django
+
+        django.setup()
+        from questionnaires.models import Questionnaire
+        from questionnaires.selectors import questionnaire_definition
+
+        definition = questionnaire_definition(
+            Questionnaire.objects.get(slug="radicalized-offenders-consultation")
+        )
+        lock = threading.Lock()
+        results = {"loads": [], "saves": [], "errors": 0, "floor": [], "floor_errors": 0}
+
+        threads = [
+            threading.Thread(target=floor_run, args=(port, args.floor_seconds, results, lock))
+            for _ in range(args.concurrency)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        floor_rate = len(results["floor"]) / (time.perf_counter() - started)
+
+        chunks = [tokens[i :: args.concurrency] for i in range(args.concurrency)]
+        threads = [
+            threading.Thread(target=respondent_run, args=(port, chunk, definition, results, lock))
+            for chunk in chunks
+        ]
+        started, client_cpu = time.perf_counter(), time.process_time()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        duration = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    saves, loads = results["saves"], results["loads"]
+    print(
+        f"\n{total} respondents, {args.concurrency} at a time, gunicorn --workers {args.workers}, "
+        f"{len(definition.domains)} domains, {len(definition.questions)} questions"
+    )
+    print(
+        f"floor (one INSERT):   {floor_rate:8.1f} requests/s  p50 {percentile(results['floor'], 0.5):6.1f} ms  "
+        f"p95 {percentile(results['floor'], 0.95):6.1f} ms  errors {results['floor_errors']}"
+    )
+    print(
+        f"page saves:           {len(saves) / duration:8.1f} saves/s     ({len(saves) / duration / floor_rate:.0%} of the floor)"
+    )
+    print(
+        f"page loads  (ms):     p50 {percentile(loads, 0.5):6.1f}  p95 {percentile(loads, 0.95):6.1f}  p99 {percentile(loads, 0.99):6.1f}"
+    )
+    print(
+        f"page saves  (ms):     p50 {percentile(saves, 0.5):6.1f}  p95 {percentile(saves, 0.95):6.1f}  p99 {percentile(saves, 0.99):6.1f}"
+    )
+    print(f"errors:               {results['errors']}")
+    print(
+        f"mean save {statistics.mean(saves) * 1000:.1f} ms over {len(saves)} saves; wall time {duration:.1f} s"
+    )
+    print(f"the load generator itself used {client_cpu:.1f} of the machine's {2 * duration:.1f} CPU-seconds")
+
+
+if __name__ == "__main__":
+    main()
