@@ -5,6 +5,7 @@ Codes, types and choices become read-only once a questionnaire is launched.
 
 from django.contrib import admin
 
+from consultation.admin import ReadOnlyAdmin
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
 
@@ -137,17 +138,8 @@ class ChoiceAdmin(DefinitionEditAdmin):
 
 
 @admin.register(ConsentVersion)
-class ConsentVersionAdmin(admin.ModelAdmin):
+class ConsentVersionAdmin(ReadOnlyAdmin):
     list_display = ("questionnaire", "version", "created_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Membership)

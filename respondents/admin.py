@@ -1,19 +1,9 @@
 from django.contrib import admin
 
+from consultation.admin import ReadOnlyAdmin
+
+# Respondents' data changes only through the platform's own pages and services.
 from .models import Answer, Invitation, InvitationEvent, OutboxMessage, Response, Selection
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Respondents' data changes only through the platform's own pages and services."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invitation)
