@@ -150,7 +150,9 @@ def landing(request: HttpRequest) -> HttpResponse:
             introduction=questionnaire.text("introduction", language),
             consent_text=questionnaire.text("consent_text", language),
             organisation=questionnaire.text("organisation", language),
-            question_count=questionnaire.questions.count(),
+            question_count=(count := questionnaire.questions.count()),
+            # About 20 seconds a question, as survey tools estimate; at least a few minutes.
+            minutes=max(5, round(count * 20 / 60 / 5) * 5),
         ),
     )
 

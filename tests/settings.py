@@ -30,3 +30,9 @@ WHITENOISE_USE_FINDERS = True
 # Unit tests run tasks in-process, right after the transaction that queued them. Integration
 # tests (marked `integration`) send to the real broker with send_task and a real worker process.
 CELERY_TASK_ALWAYS_EAGER = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, like the embedded default (WAL, busy timeout): concurrent writers wait for each other
+    # as they do in `make run`, where an in-memory shared-cache database would fail them at once.
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405

@@ -345,3 +345,41 @@ def test_consent_after_mail_delivery_keeps_the_email_row_sent(invitation):
     response_consent(invitation=invitation, language="en")
     assert OutboxMessage.objects.get(invitation=invitation).status == "sent"
     assert len(mail.outbox) == 1
+
+
+def test_landing_gives_an_estimated_time(invitation):
+    html = session_client(invitation).get("/r/").content.decode()
+    assert "It takes about 5 minutes." in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_saving_the_same_page_at_once_keep_one_answer_per_question(open_questionnaire, researcher):
+    """Two requests race on one response: the row lock serialises them; one answer per question."""
+    import threading
+
+    from django.db import connection
+
+    from respondents.services import response_save_domain, seed_invite
+
+    invitation = seed_invite(questionnaire=open_questionnaire, email="race@example.org", actor=researcher)
+    response = response_consent(invitation=invitation, language="en")
+    submitted = {key: [value] for key, value in PROFILE.items()}
+    barrier, failures = threading.Barrier(2), []
+
+    def save():
+        try:
+            barrier.wait()
+            response_save_domain(response=response, domain_code="PROFILE", submitted=submitted)
+        except Exception as error:  # pragma: no cover - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert Answer.objects.filter(response=response).count() == 5
+    assert Selection.objects.filter(response=response, question__code="P_LEVEL").count() == 1
