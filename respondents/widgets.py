@@ -38,13 +38,15 @@ def render_question(view: QuestionView) -> SafeString:
         f'<legend id="l-{code}" class="question-text">{escape(view.text)}',
     ]
     if view.required:
-        parts.append(f' <span class="required">({escape(_("required"))})</span>')
+        required = _("required")
+        parts.append(f' <span class="required">({escape(required)})</span>')
     parts.append("</legend>")
     if view.help:
         parts.append(f'<p class="form-text" id="h-{code}">{escape(view.help)}</p>')
     if view.error:
+        prefix = _("Error:")
         parts.append(
-            f'<p class="error-message" id="e-{code}"><span class="visually-hidden">{escape(_("Error:"))} </span>'
+            f'<p class="error-message" id="e-{code}"><span class="visually-hidden">{escape(prefix)} </span>'
             f"{escape(view.error)}</p>"
         )
     parts.append(_WIDGETS[view.type](view))
@@ -65,9 +67,10 @@ def _choices(view: QuestionView, input_type: str) -> str:
         )
     rows.append("</div>")
     if view.other_code:
+        specify = _("If other, please specify")
         rows.append(
             f'<div class="other-text mt-2"><label class="form-label" for="id_{code}.other">'
-            f'{escape(_("If other, please specify"))}</label><input class="form-control" type="text" '
+            f'{escape(specify)}</label><input class="form-control" type="text" '
             f'name="{code}.other" id="id_{code}.other" value="{escape(view.other_text)}" maxlength="500"></div>'
         )
     return "".join(rows)
@@ -124,16 +127,18 @@ def _country(view: QuestionView) -> str:
     chosen = next((option.code for option in view.options if option.checked), "")
     if chosen:
         options = options.replace(f'<option value="{chosen}">', f'<option value="{chosen}" selected>', 1)
+    prompt = _("Choose a country")
     return (
         f'<select class="form-select" name="{code}" id="id_{code}" aria-labelledby="l-{code}"{_described_by(view)}>'
-        f'<option value="">{escape(_("Choose a country"))}</option>{options}</select>'
+        f'<option value="">{escape(prompt)}</option>{options}</select>'
     )
 
 
 def _ranking(view: QuestionView) -> str:
     described = _described_by(view)
+    hint, rank_label = _("Give each item a different rank, 1 being the first."), _("Rank")
     rows = [
-        f'<p class="form-text">{escape(_("Give each item a different rank, 1 being the first."))}</p>',
+        f'<p class="form-text">{escape(hint)}</p>',
         '<div class="ranking">',
     ]
     for item in view.items:
@@ -145,7 +150,7 @@ def _ranking(view: QuestionView) -> str:
         rows.append(
             f'<div class="ranking-item d-flex align-items-center gap-2 mb-2">'
             f'<select class="form-select rank-select" name="{name}" id="id_{name}"{described}>'
-            f'<option value="">{escape(_("Rank"))}</option>{ranks}</select>'
+            f'<option value="">{escape(rank_label)}</option>{ranks}</select>'
             f'<label for="id_{name}">{escape(item.label)}</label></div>'
         )
     rows.append("</div>")

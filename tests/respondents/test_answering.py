@@ -311,7 +311,7 @@ def test_language_switch_changes_interface_and_content(respondent, invitation):
     page = respondent.get("/r/page/1/")
     html = page.content.decode()
     assert page["Content-Language"] == "fr" and '<html lang="fr">' in html
-    assert "Profil" in html and "Haute direction" in html
+    assert "Profil" in html and "Haute direction" in html and "(obligatoire)" in html
     assert Response.objects.get(invitation=invitation).language == "fr"
     assert respondent.post("/r/language/", {"language": "de"}).status_code == 400
     # An outside `next` is ignored.
