@@ -59,39 +59,40 @@ def outbox_enqueue(*, message_id: int) -> None:
 
 
 def outbox_deliver(*, message_id: int) -> OutboxMessage | None:
-    """Send one queued email. Safe to run twice: a message already sent is skipped."""
+    """Send one queued email. Safe to run twice: a message already sent is skipped.
+
+    The row stays locked while the SMTP server is talked to, so a second delivery of the same
+    task (or a decline arriving meanwhile) waits and then finds it sent (or cancelled). Only a
+    crash after the server accepted the message and before the commit can send it again, with
+    the same Message-ID.
+    """
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != OutboxMessage.Status.PENDING:
             return message
         message.attempts += 1
-        message.save(update_fields=["attempts"])
-    email = EmailMultiAlternatives(
-        subject=message.subject,
-        body=message.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.to_email],
-        headers={"Message-ID": message.message_id, **message.headers},
-        connection=get_connection(),
-    )
-    if message.body_html:
-        email.attach_alternative(message.body_html, "text/html")
-    try:
-        email.send()
-    except Exception as error:  # recorded on the row; retries come with the reminders issue
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            status=OutboxMessage.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000]
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body_text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.to_email],
+            headers={"Message-ID": message.message_id, **message.headers},
+            connection=get_connection(),
         )
-        logger.warning("Delivery of outbox message %s failed: %s", message.pk, error)
-        return message
-    now = timezone.now()
-    with transaction.atomic():
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            status=OutboxMessage.Status.SENT, sent_at=now, last_error=""
-        )
+        if message.body_html:
+            email.attach_alternative(message.body_html, "text/html")
+        try:
+            email.send()
+        except Exception as error:  # recorded on the row; retries come with the reminders issue
+            message.status = OutboxMessage.Status.FAILED
+            message.last_error = f"{type(error).__name__}: {error}"[:2000]
+            message.save(update_fields=["attempts", "status", "last_error"])
+            logger.warning("Delivery of outbox message %s failed: %s", message.pk, error)
+            return message
+        message.status, message.sent_at, message.last_error = OutboxMessage.Status.SENT, timezone.now(), ""
+        message.save(update_fields=["attempts", "status", "sent_at", "last_error"])
         if message.kind == OutboxMessage.Kind.INVITATION and message.invitation_id:
             from .services import invitation_mark_emailed
 
-            invitation_mark_emailed(invitation_id=message.invitation_id, at=now)
-    message.refresh_from_db()
+            invitation_mark_emailed(invitation_id=message.invitation_id, at=message.sent_at)
     return message

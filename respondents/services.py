@@ -404,8 +404,12 @@ def response_save_domain(
         .select_related("questionnaire", "invitation")
         .get(pk=response.pk)
     )
-    if response.is_submitted or not accepts_answers(response.questionnaire):
-        raise NotAccepting
+    if (
+        response.is_submitted
+        or not response.invitation.is_active
+        or not accepts_answers(response.questionnaire)
+    ):
+        raise NotAccepting  # submitted, declined or revoked since the page was opened, or closed
     definition = questionnaire_definition(response.questionnaire)
     domain = next(d for d in definition.domains if d.code == domain_code)
     stored = response_answers(response)
@@ -505,7 +509,7 @@ def response_submit(*, response: Response) -> Response:
     )
     if response.is_submitted:
         return response
-    if not accepts_answers(response.questionnaire):
+    if not response.invitation.is_active or not accepts_answers(response.questionnaire):
         raise NotAccepting
     from .selectors import response_progress
 

@@ -27,6 +27,8 @@ from .routing import other_text_key
 
 Submitted = Mapping[str, Sequence[str]]
 MAX_NUMBER_DIGITS = 15
+MAX_DECIMAL_PLACES = 10  # what the answers' numeric column keeps
+QUANTUM = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
 
 
 class AnswerError(ValueError):
@@ -83,19 +85,25 @@ def _clean_number(question: QuestionDef, text: str) -> str:
     normalised = text.replace(" ", "").replace("\u00a0", "").replace(",", ".")
     try:
         number = Decimal(normalised)
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise AnswerError(_("Enter a number.")) from None
+    # Bound size and precision before any arithmetic: "1e999999999" must not reach normalize().
     if not number.is_finite() or len(number.as_tuple().digits) > MAX_NUMBER_DIGITS:
-        raise AnswerError(_("Enter a number.")) from None
+        raise AnswerError(_("Enter a number."))
+    if number and not -MAX_DECIMAL_PLACES <= number.adjusted() < MAX_NUMBER_DIGITS:
+        raise AnswerError(_("Enter a number."))
+    if number.as_tuple().exponent < -MAX_DECIMAL_PLACES and number != number.quantize(QUANTUM):
+        raise AnswerError(_("Use at most %(places)d decimal places.") % {"places": MAX_DECIMAL_PLACES})
     if question.integer_only and number != number.to_integral_value():
         raise AnswerError(_("Enter a whole number."))
     if question.min_value is not None and number < question.min_value:
         raise AnswerError(_("Enter a number of at least %(min)s.") % {"min": question.min_value})
     if question.max_value is not None and number > question.max_value:
         raise AnswerError(_("Enter a number of at most %(max)s.") % {"max": question.max_value})
-    if question.integer_only:
-        number = number.to_integral_value()
-    return format(number.normalize(), "f") if number == number.to_integral_value() else format(number, "f")
+    number = number.normalize()
+    if number == number.to_integral_value():
+        number = number.quantize(Decimal(1))
+    return format(number, "f")
 
 
 def clean_answer(

@@ -11,11 +11,14 @@
     return true;
   }
 
+  // Only plain decimals, as the server reads them: no "0x1A", no "Infinity".
+  var DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
   function toNumber(value) {
     if (typeof value === "boolean" || value === null || value === undefined) return null;
+    if (typeof value === "number") return isFinite(value) ? value : null;
     var text = String(value).replace(/\s/g, "").replace(",", ".");
-    if (text === "" || isNaN(Number(text))) return null;
-    return Number(text);
+    return DECIMAL.test(text) ? Number(text) : null;
   }
 
   function compare(op, answer, expected) {
@@ -52,13 +55,17 @@
 
   function valueOf(form, code, type) {
     if (type === "ranking" || type === "matrix") {
-      var rows = {};
+      var rows = {}, items = 0, filled = 0;
       form.querySelectorAll('[name^="' + code + '."]').forEach(function (input) {
         if (input.name === code + ".other") return;
+        if (input.tagName === "SELECT") items += 1;
         if ((input.type === "radio" && input.checked) || (input.tagName === "SELECT" && input.value)) {
           rows[input.name.slice(code.length + 1)] = input.value;
+          filled += 1;
         }
       });
+      // The server keeps a ranking only when every item has a rank.
+      if (type === "ranking" && filled < items) return {};
       return rows;
     }
     var inputs = form.querySelectorAll('[name="' + code + '"]');

@@ -90,6 +90,23 @@ def test_number_checks_limits_and_accepts_a_decimal_comma():
             clean(q, {"Q": [bad]})
 
 
+@pytest.mark.parametrize(
+    "hostile", ["1e999999999", "1e-999999999", "1e25", "-1e15", "1e-30", "0.00000000001"]
+)
+def test_numbers_that_would_overflow_or_lose_precision_are_refused(hostile):
+    with pytest.raises(AnswerError):
+        clean(question("Q", "number"), {"Q": [hostile]})
+
+
+def test_numbers_at_the_limits_are_kept_exactly():
+    q = question("Q", "number")
+    assert clean(q, {"Q": ["0.0000000001"]}).value == "0.0000000001"
+    assert clean(q, {"Q": ["99999999999999"]}).value == "99999999999999"
+    assert clean(q, {"Q": ["2.50"]}).value == "2.5"
+    assert clean(q, {"Q": ["0"]}).value == "0"
+    assert clean(q, {"Q": ["1E+1"]}).value == "10"
+
+
 def test_integer_only_number():
     q = question("Q", "number", integer_only=True)
     assert clean(q, {"Q": ["7.0"]}).value == "7"

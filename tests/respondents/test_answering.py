@@ -383,3 +383,13 @@ def test_two_tabs_saving_the_same_page_at_once_keep_one_answer_per_question(open
     assert failures == []
     assert Answer.objects.filter(response=response).count() == 5
     assert Selection.objects.filter(response=response, question__code="P_LEVEL").count() == 1
+
+
+def test_a_declined_respondent_can_no_longer_save_or_submit(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    respondent.post("/r/decline/")
+    before = stored(invitation)
+    assert respondent.post("/r/page/1/", {**PROFILE, "P_PEERS": "9"}).status_code == 409
+    respondent.post("/r/submit/")
+    invitation.refresh_from_db()
+    assert invitation.status == "declined" and stored(invitation) == before

@@ -150,3 +150,29 @@ def test_invitations_page_adds_seeds_by_form_and_csv(client, researcher, open_qu
 
 def test_invitation_events_record_the_history(invitation):
     assert InvitationEvent.objects.filter(invitation=invitation, kind="created").count() == 1
+
+
+def test_delivering_a_message_twice_sends_it_once(invitation):
+    from respondents.outbox import outbox_deliver
+
+    message = OutboxMessage.objects.get(invitation=invitation)
+    outbox_deliver(message_id=message.pk)  # the task handed out a second time
+    assert len(mail.outbox) == 1
+    assert OutboxMessage.objects.get(pk=message.pk).attempts == 1
+
+
+def test_a_failed_delivery_is_recorded(
+    open_questionnaire, researcher, django_capture_on_commit_callbacks, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
+        "127.0.0.1",
+        9,
+        2,
+    )  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = seed_invite(questionnaire=open_questionnaire, email="x@example.org", actor=researcher)
+    message = OutboxMessage.objects.get(invitation=invitation)
+    assert message.status == "failed" and "ConnectionRefusedError" in message.last_error
+    invitation.refresh_from_db()
+    assert invitation.status == "created"
