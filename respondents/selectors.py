@@ -8,16 +8,18 @@ from typing import Any
 from questionnaires.engine.conditions import referenced_questions
 from questionnaires.engine.definition import Definition, DomainDef
 from questionnaires.engine.routing import first_unfinished_domain, other_text_key, visible_domains
-from questionnaires.selectors import questionnaire_definition
+from questionnaires.selectors import question_ids, questionnaire_definition
 
 from .models import Answer, Response
 
 
 def response_answers(response: Response) -> dict[str, Any]:
-    """All of a response's answers as the engine reads them, in one query."""
+    """All of a response's answers as the engine reads them, in one query (codes from the cached map)."""
     answers: dict[str, Any] = {}
-    rows = Answer.objects.filter(response=response).values_list("question__code", "value", "other_text")
-    for code, value, other_text in rows:
+    codes = {question_id: code for code, question_id in question_ids(response.questionnaire).items()}
+    rows = Answer.objects.filter(response=response).values_list("question_id", "value", "other_text")
+    for question_id, value, other_text in rows:
+        code = codes[question_id]  # the map is keyed by the questionnaire's current revision
         answers[code] = value
         if other_text:
             answers[other_text_key(code)] = other_text

@@ -82,6 +82,8 @@ def respondent_view(view):
         if questionnaire.status not in (Questionnaire.Status.OPEN, Questionnaire.Status.CLOSED):
             return neutral_page(request)
         response = getattr(invitation, "response", None)
+        if response is not None:  # the objects already loaded, not one more query each
+            response.questionnaire, response.invitation = questionnaire, invitation
         language = (
             (response.language if response else None)
             or request.session.get("respondent_language")
