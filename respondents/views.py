@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from questionnaires.engine.definition import pick_text
+from questionnaires.engine.routing import visible_questions
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import questionnaire_definition
 
@@ -144,6 +146,7 @@ def landing(request: HttpRequest) -> HttpResponse:
         return _closed_page(request)
     language = request.LANGUAGE_CODE
     questionnaire = request.questionnaire
+    definition = questionnaire_definition(questionnaire)
     return render(
         request,
         "respondents/landing.html",
@@ -152,9 +155,8 @@ def landing(request: HttpRequest) -> HttpResponse:
             introduction=questionnaire.text("introduction", language),
             consent_text=questionnaire.text("consent_text", language),
             organisation=questionnaire.text("organisation", language),
-            question_count=(count := questionnaire.questions.count()),
-            # About 20 seconds a question, as survey tools estimate; at least a few minutes.
-            minutes=max(5, round(count * 20 / 60 / 5) * 5),
+            question_count=len(definition.questions),
+            minutes=definition.estimated_minutes,
         ),
     )
 
@@ -211,9 +213,7 @@ def resume(request: HttpRequest) -> HttpResponse:
 
 
 def _page_number(definition, domain_code: str) -> int:
-    return next(
-        index for index, domain in enumerate(definition.domains, start=1) if domain.code == domain_code
-    )
+    return definition.page_number_of[domain_code]
 
 
 @require_http_methods(["GET", "POST"])
@@ -286,8 +286,6 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
 
 
 def _domain_text(definition, domain, field: str, language: str) -> str:
-    from questionnaires.engine.definition import pick_text
-
     return pick_text(getattr(domain, field), language, definition.languages)
 
 
@@ -295,13 +293,7 @@ def _after_save(request: HttpRequest, response: Response, domain, answers, numbe
     progress = response_progress(response, answers=answers)
     definition = progress.definition
     shown = set(filter(None, request.POST.get("_shown", "").split(",")))
-    now_visible = {
-        view.code
-        for view in question_views(
-            definition=definition, domain=domain, answers=answers, language=request.LANGUAGE_CODE
-        )
-        if view.visible
-    }
+    now_visible = {question.code for question in visible_questions(definition, domain, answers)}
     if now_visible - shown:
         # Without JavaScript, follow-up questions appear once the answers they depend on are saved.
         messages.info(request, _("Your answers are saved. Some follow-up questions have appeared below."))

@@ -176,6 +176,16 @@ class Definition:
         """Each question's place in the whole questionnaire: conditions may only look backwards."""
         return {question.code: index for index, question in enumerate(self.questions)}
 
+    @cached_property
+    def page_number_of(self) -> dict[str, int]:
+        """Each domain's page number (1-based, hidden domains included), by domain code."""
+        return {domain.code: number for number, domain in enumerate(self.domains, start=1)}
+
+    @property
+    def estimated_minutes(self) -> int:
+        """About 20 seconds a question, as survey tools estimate, in steps of 5 minutes, at least 5."""
+        return max(5, round(len(self.questions) * 20 / 60 / 5) * 5)
+
     def question(self, code: str) -> QuestionDef:
         return self.questions_by_code[code]
 

@@ -74,3 +74,11 @@ def test_resume_at_the_first_unfinished_visible_domain():
     assert first_unfinished_domain(d, answers, {"PROFILE", "LAST"}) is None
     # A domain saved earlier but whose required follow-up became visible is unfinished again.
     assert first_unfinished_domain(d, {"HAS_PROGRAM": "A"}, {"PROFILE", "PROGRAMS", "LAST"}).code == "PROFILE"
+
+
+def test_page_numbers_and_estimated_time_come_from_the_definition():
+    d = build()
+    assert d.page_number_of == {"PROFILE": 1, "PROGRAMS": 2, "LAST": 3}
+    assert d.estimated_minutes == 5  # 5 questions: the 5-minute floor
+    many = definition(domain("D", *(question(f"Q{i}", "short_text") for i in range(60))))
+    assert many.estimated_minutes == 20
