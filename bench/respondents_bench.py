@@ -214,6 +214,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--respondents-per-client", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--floor-seconds", type=float, default=10)
     args = parser.parse_args()
 
@@ -294,7 +295,7 @@ def main() -> None:
 
     saves, loads = results["saves"], results["loads"]
     print(
-        f"\n{total} respondents, {args.concurrency} at a time, gunicorn --workers {args.workers}, "
+        f"\n{total} respondents, {args.concurrency} at a time, gunicorn --workers {args.workers} --threads {args.threads}, "
         f"{len(definition.domains)} domains, {len(definition.questions)} questions"
     )
     print(

@@ -41,29 +41,38 @@ def visible_domains(definition: Definition, answers: Mapping[str, Any]) -> list[
 def visible_questions(
     definition: Definition, domain: DomainDef, answers: Mapping[str, Any]
 ) -> list[QuestionDef]:
-    effective = effective_answers(definition, answers)
-    if not evaluate(domain.condition, effective):
-        return []
-    return [question for question in domain.questions if evaluate(question.condition, effective)]
+    return _visible_questions(domain, effective_answers(definition, answers))
 
 
 def missing_required(
     definition: Definition, domain: DomainDef, answers: Mapping[str, Any]
 ) -> list[QuestionDef]:
     """Visible required questions of the domain still without an answer (hidden ones are never required)."""
-    effective = effective_answers(definition, answers)
-    return [
-        question
-        for question in visible_questions(definition, domain, answers)
-        if question.required and not is_answered(effective.get(question.code))
-    ]
+    return _missing_required(domain, effective_answers(definition, answers))
 
 
 def first_unfinished_domain(
     definition: Definition, answers: Mapping[str, Any], completed_domains: set[str]
 ) -> DomainDef | None:
     """Where a returning respondent resumes: the first visible domain not yet saved complete."""
-    for domain in visible_domains(definition, answers):
-        if domain.code not in completed_domains or missing_required(definition, domain, answers):
+    effective = effective_answers(definition, answers)  # once, not once per domain
+    for domain in definition.domains:
+        if not evaluate(domain.condition, effective):
+            continue
+        if domain.code not in completed_domains or _missing_required(domain, effective):
             return domain
     return None
+
+
+def _visible_questions(domain: DomainDef, effective: Mapping[str, Any]) -> list[QuestionDef]:
+    if not evaluate(domain.condition, effective):
+        return []
+    return [question for question in domain.questions if evaluate(question.condition, effective)]
+
+
+def _missing_required(domain: DomainDef, effective: Mapping[str, Any]) -> list[QuestionDef]:
+    return [
+        question
+        for question in _visible_questions(domain, effective)
+        if question.required and not is_answered(effective.get(question.code))
+    ]
