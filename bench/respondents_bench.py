@@ -201,6 +201,26 @@ def floor_run(port: int, seconds: float, results: dict, lock: threading.Lock) ->
         results["floor_errors"] += errors
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process and its children (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu_seconds(int(child)) for child in children)
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds the whole machine spent outside idle and iowait since boot (Linux /proc)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
@@ -214,7 +234,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--respondents-per-client", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--floor-seconds", type=float, default=10)
     args = parser.parse_args()
 
@@ -233,6 +253,8 @@ def main() -> None:
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
@@ -283,12 +305,15 @@ def main() -> None:
             for chunk in chunks
         ]
         started, client_cpu = time.perf_counter(), time.process_time()
+        server_cpu, machine_cpu = process_cpu_seconds(server.pid), machine_busy_seconds()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         duration = time.perf_counter() - started
         client_cpu = time.process_time() - client_cpu
+        server_cpu = process_cpu_seconds(server.pid) - server_cpu
+        machine_cpu = machine_busy_seconds() - machine_cpu
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -315,7 +340,15 @@ def main() -> None:
     print(
         f"mean save {statistics.mean(saves) * 1000:.1f} ms over {len(saves)} saves; wall time {duration:.1f} s"
     )
-    print(f"the load generator itself used {client_cpu:.1f} of the machine's {2 * duration:.1f} CPU-seconds")
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU-seconds of the machine's {cores * duration:.1f}: busy {machine_cpu:.1f}, gunicorn {server_cpu:.1f}, "
+        f"load generator {client_cpu:.1f}, the rest (PostgreSQL, kernel) {machine_cpu - server_cpu - client_cpu:.1f}"
+    )
+    print(
+        f"per save (its page load included): {1000 * server_cpu / len(saves):.1f} ms gunicorn, "
+        f"{1000 * (machine_cpu - server_cpu - client_cpu) / len(saves):.1f} ms the rest"
+    )
 
 
 if __name__ == "__main__":

@@ -453,15 +453,18 @@ def _store_answers(
 ) -> None:
     """Replace the page's answers, and drop answers elsewhere that the page has hidden.
 
-    A fixed number of queries whatever the page's size: two deletes and two bulk inserts.
+    A fixed number of queries whatever the page's size: at most two deletes (only of rows that
+    exist: a page saved for the first time deletes nothing) and two bulk inserts.
     """
     base_code = lambda key: key.split(".", 1)[0]  # noqa: E731 - "Q.other" belongs to Q
     changed = {question.code for question in domain.questions}
     changed |= {base_code(key) for key in stored if key not in answers}
     ids = question_ids(response.questionnaire)
-    changed_ids = [ids[code] for code in changed if code in ids]
-    Selection.objects.filter(response=response, question_id__in=changed_ids).delete()
-    Answer.objects.filter(response=response, question_id__in=changed_ids).delete()
+    # `stored` was read under the response's lock, so it is exactly what the database holds.
+    replaced_ids = [ids[code] for code in changed & set(stored) if code in ids]
+    if replaced_ids:
+        Selection.objects.filter(response=response, question_id__in=replaced_ids).delete()
+        Answer.objects.filter(response=response, question_id__in=replaced_ids).delete()
     answer_rows, selection_rows = [], []
     for question in definition.questions:
         value = answers.get(question.code)

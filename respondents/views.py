@@ -67,17 +67,19 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("respondents:landing")
 
 
+def _session_invitation(invitation_id: int) -> Invitation | None:
+    # [:1] rather than first(): a primary-key lookup needs no ORDER BY, and this runs on every page.
+    rows = Invitation.objects.select_related("questionnaire", "response").filter(pk=invitation_id)[:1]
+    return next(iter(rows), None)
+
+
 def respondent_view(view):
     """Load the session's invitation, its questionnaire and response, and speak the respondent's language."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         invitation_id = request.session.get(SESSION_KEY)
-        invitation = (
-            Invitation.objects.select_related("questionnaire", "response").filter(pk=invitation_id).first()
-            if isinstance(invitation_id, int)
-            else None
-        )
+        invitation = _session_invitation(invitation_id) if isinstance(invitation_id, int) else None
         if invitation is None or invitation.status == Invitation.Status.REVOKED:
             return neutral_page(request)
         questionnaire = invitation.questionnaire
