@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
 
 # The embedded default keeps its secret in .env (git-ignored), made once.
 .env:
-	@$(PYTHON) -c "import secrets; print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(50))" > $@
+	@$(PYTHON) -c "import secrets; print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(50)); print('OPT_OUT_HASH_KEY=' + secrets.token_urlsafe(50))" > $@
 	@echo "Wrote .env for the embedded default (DEBUG on, a random SECRET_KEY)."
 
 migrate: $(VENV)/.installed-runtime .env

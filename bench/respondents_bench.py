@@ -41,6 +41,7 @@ def server_env(database_url: str) -> dict[str, str]:
         "DJANGO_READ_DOT_ENV": "false",
         "DEBUG": "false",
         "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "OPT_OUT_HASH_KEY": "benchmark-only-opt-out-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url,
         "SECURE_SSL_REDIRECT": "false",

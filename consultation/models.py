@@ -28,6 +28,7 @@ class AuditEntry(models.Model):
         MEMBER_CHANGED = "membership.changed", "Member's role changed"
         MEMBER_REMOVED = "membership.removed", "Member removed"
         INVITATION_CREATED = "invitation.created", "Invitations created"
+        PERSONAL_DATA_VIEWED = "personal_data.viewed", "Names and emails viewed"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -31,6 +31,21 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG"
 
+# Opted-out addresses are kept only as HMACs under this key. It is not the SECRET_KEY, and it is
+# never rotated: a new key would forget every opt-out.
+OPT_OUT_HASH_KEY = env.str("OPT_OUT_HASH_KEY", default="")
+if not OPT_OUT_HASH_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "OPT_OUT_HASH_KEY is not set and DEBUG is off. Set it once, to a random value of its own "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), and never change it."
+        )
+    OPT_OUT_HASH_KEY = "insecure-development-opt-out-key-only-used-with-DEBUG"
+if OPT_OUT_HASH_KEY == SECRET_KEY:
+    raise ImproperlyConfigured(
+        "OPT_OUT_HASH_KEY must differ from SECRET_KEY: the two are rotated differently."
+    )
+
 # Where links in emails point: the address respondents open.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])

@@ -28,6 +28,7 @@ from .engine.definition import (
 
 FORMAT_NAME = "consultation.questionnaire"
 FORMAT_VERSION = 1
+MAX_NOMINATION_QUOTA = 20
 
 # yes / no / don't know questions may leave out their choices: these are filled in.
 YES_NO_DK_CHOICES = (
@@ -46,6 +47,7 @@ TOP_KEYS = {
     "introduction",
     "consent",
     "schedule",
+    "recruitment",
     "domains",
 }
 DOMAIN_KEYS = {"code", "title", "description", "condition", "questions"}
@@ -88,6 +90,7 @@ class QuestionnaireDocument:
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     time_zone: str = "UTC"
+    nomination_quota: int = 3
 
 
 class _Reader:
@@ -227,6 +230,16 @@ def parse_document(document: Any) -> QuestionnaireDocument:
     if opens_at and closes_at and closes_at <= opens_at:
         reader.problem("$.schedule.closes_at", "the closing date must come after the opening date")
 
+    recruitment = reader.obj("$.recruitment", top.get("recruitment", {})) or {}
+    reader.keys("$.recruitment", recruitment, {"nominations_per_respondent"})
+    nomination_quota = reader.integer(
+        "$.recruitment.nominations_per_respondent",
+        recruitment.get("nominations_per_respondent", 3),
+        minimum=0,
+    )
+    if nomination_quota is not None and nomination_quota > MAX_NOMINATION_QUOTA:
+        reader.problem("$.recruitment.nominations_per_respondent", f"at most {MAX_NOMINATION_QUOTA}")
+
     domains = [
         _read_domain(reader, f"$.domains[{index}]", node)
         for index, node in enumerate(reader.array("$.domains", top.get("domains")))
@@ -245,6 +258,7 @@ def parse_document(document: Any) -> QuestionnaireDocument:
         opens_at=opens_at,
         closes_at=closes_at,
         time_zone=time_zone or "UTC",
+        nomination_quota=nomination_quota if nomination_quota is not None else 3,
     )
     if reader.problems:
         raise DefinitionError(reader.problems)
@@ -370,6 +384,7 @@ def document_to_json(document: QuestionnaireDocument) -> dict[str, Any]:
             "closes_at": _moment(document.closes_at),
             "time_zone": document.time_zone,
         },
+        "recruitment": {"nominations_per_respondent": document.nomination_quota},
         "domains": [_domain_json(domain, definition.languages) for domain in definition.domains],
     }
 

@@ -10,11 +10,12 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from .definition_format import MAX_NOMINATION_QUOTA
 from .engine.definition import CODE_PATTERN, CODE_RULE, Breakdown, QuestionType, pick_text
 
 code_validator = RegexValidator(CODE_PATTERN, f"Use {CODE_RULE}.")
@@ -58,6 +59,10 @@ class Questionnaire(models.Model):
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # How many peers each respondent may nominate (the snowball's K); 0 turns nominations off.
+    nomination_quota = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(MAX_NOMINATION_QUOTA)]
+    )
     # Bumped by every change to the definition, so a cached definition is never stale.
     revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -68,6 +73,10 @@ class Questionnaire(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.CheckConstraint(
+                name="questionnaire_nomination_quota_range",
+                condition=Q(nomination_quota__lte=MAX_NOMINATION_QUOTA),
+            ),
             models.CheckConstraint(
                 name="questionnaire_status_valid",
                 condition=Q(status__in=["draft", "open", "closed"]),

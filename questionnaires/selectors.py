@@ -94,4 +94,5 @@ def questionnaire_document(questionnaire: Questionnaire) -> QuestionnaireDocumen
         opens_at=questionnaire.opens_at,
         closes_at=questionnaire.closes_at,
         time_zone=questionnaire.time_zone,
+        nomination_quota=questionnaire.nomination_quota,
     )

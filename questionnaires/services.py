@@ -78,6 +78,7 @@ def questionnaire_import(*, raw: str | bytes | Any, actor=None, slug: str | None
         opens_at=document.opens_at,
         closes_at=document.closes_at,
         time_zone=document.time_zone,
+        nomination_quota=document.nomination_quota,
     )
     try:
         questionnaire.full_clean()

@@ -1,6 +1,11 @@
+from collections.abc import Sequence
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import normalise_email
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
@@ -37,3 +42,56 @@ class SeedCsvForm(forms.Form):
             return upload.read().decode("utf-8")
         except UnicodeDecodeError:
             raise forms.ValidationError("The file is not UTF-8 text: save it as 'CSV UTF-8'.") from None
+
+
+# --- Respondents' nominations (plain templates render these: see templates/respondents/_nominate.html)
+
+
+class PeerForm(forms.Form):
+    """One colleague a respondent suggests. A row left entirely blank is skipped."""
+
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    organisation = forms.CharField(label=_("Organisation"), max_length=200, required=False)
+    role = forms.CharField(label=_("Role or position"), max_length=200, required=False)
+    country = forms.ChoiceField(label=_("Country"), required=False)
+    language = forms.ChoiceField(label=_("Language for the invitation"))
+    may_name_nominator = forms.BooleanField(label=_("They may be told that I suggested them"), required=False)
+
+    def __init__(self, *args, languages: Sequence[tuple[str, str]], countries, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = list(languages)
+        self.fields["country"].choices = [("", "—"), *countries]
+
+
+class BasePeerFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        seen: set[str] = set()
+        for form in self.forms:
+            email = form.cleaned_data.get("email")
+            if not email:
+                continue
+            key = normalise_email(email)
+            if key in seen:
+                form.add_error("email", _("This address is already in the list above."))
+            seen.add(key)
+
+    @property
+    def peers(self) -> list[dict]:
+        return [form.cleaned_data for form in self.forms if form.cleaned_data.get("email")]
+
+
+def peer_formset(left: int, *, languages, countries, default_language: str, data=None):
+    """As many rows as nominations are left; a tampered POST with more rows is refused by validate_max."""
+    formset_class = forms.formset_factory(
+        PeerForm, formset=BasePeerFormSet, extra=left, max_num=left, validate_max=True, absolute_max=left
+    )
+    return formset_class(
+        data,
+        prefix="peer",
+        # The language starts on the respondent's own: a row left blank then counts as unchanged.
+        initial=[{"language": default_language}] * left,
+        form_kwargs={"languages": languages, "countries": countries},
+    )

@@ -6,6 +6,7 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django_countries import countries
 
 from questionnaires.models import Question, Questionnaire
 
@@ -22,6 +23,10 @@ def normalise_email(email: str) -> str:
 
 
 class Invitation(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"  # the platform emails the personal link
+        REFERRAL = "referral", "Referral link"  # a nominator forwards the link; no contact details
+
     class Status(models.TextChoices):
         CREATED = "created", "Created"
         EMAILED = "emailed", "Emailed"
@@ -39,10 +44,20 @@ class Invitation(models.Model):
     nominated_by = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="nominees"
     )
+    # The chain's first invitation, kept on every nominee so a chain's size and depth are one GROUP BY.
+    seed = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="chain_members"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    # Whether the nominee may be told who recommended them (the nominator's choice; default no).
+    nominator_may_be_named = models.BooleanField(default=False)
+    # The opt-out link's credential: a separate secret, so an opt-out link never opens the answers.
+    opt_out_token = models.CharField(max_length=64, unique=True, default=new_token)
     email = models.EmailField(max_length=254, blank=True)
     email_normalised = models.CharField(max_length=254, blank=True, editable=False)
     name = models.CharField(max_length=200, blank=True)
     organisation = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=200, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
     language = models.CharField(max_length=12)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
@@ -54,6 +69,8 @@ class Invitation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When a referral link was taken up; its token is then replaced, so the forwarded link opens nothing.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["questionnaire", "number"]
@@ -80,10 +97,21 @@ class Invitation(models.Model):
             ),
             models.CheckConstraint(
                 name="invitation_seed_has_no_nominator",
-                condition=Q(wave=0, nominated_by__isnull=True) | Q(wave__gt=0, nominated_by__isnull=False),
+                condition=Q(wave=0, nominated_by__isnull=True, seed__isnull=True)
+                | Q(wave__gt=0, nominated_by__isnull=False, seed__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="invitation_channel_valid", condition=Q(channel__in=["email", "referral"])
+            ),
+            models.CheckConstraint(
+                name="invitation_referral_has_no_address",
+                condition=~Q(channel="referral") | Q(email=""),
             ),
         ]
-        indexes = [models.Index(fields=["questionnaire", "status"], name="invitation_by_status")]
+        indexes = [
+            models.Index(fields=["questionnaire", "status"], name="invitation_by_status"),
+            models.Index(fields=["seed", "wave"], name="invitation_chain"),
+        ]
 
     def __str__(self) -> str:
         return self.label
@@ -93,8 +121,69 @@ class Invitation(models.Model):
         return f"R-{self.number:04d}"
 
     @property
+    def pseudonym(self) -> str:
+        """What staff without access to personal data see: "R-0012 · Canada"."""
+        return f"{self.label} · {countries.name(self.country)}" if self.country else self.label
+
+    @property
     def is_active(self) -> bool:
         return self.status not in (self.Status.REVOKED, self.Status.DECLINED)
+
+
+class Nomination(models.Model):
+    """One peer a respondent put forward, whatever became of it; the quota counts these rows.
+
+    A refused nomination (the nominator's own address, someone already invited, an address that
+    opted out) keeps no contact details: only that it happened and why, for the counts.
+    """
+
+    class Outcome(models.TextChoices):
+        INVITED = "invited", "Invited by email"
+        REFERRAL = "referral", "Referral link given"
+        SELF = "self", "Refused: the nominator's own address"
+        ALREADY_INVITED = "already_invited", "Refused: already invited"
+        OPTED_OUT = "opted_out", "Refused: the address opted out"
+
+    nominator = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="nominations")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.CASCADE, null=True, blank=True, related_name="nomination"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["nominator", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="nomination_outcome_valid",
+                condition=Q(outcome__in=["invited", "referral", "self", "already_invited", "opted_out"]),
+            ),
+            models.CheckConstraint(
+                name="nomination_invitation_iff_accepted",
+                condition=Q(outcome__in=["invited", "referral"], invitation__isnull=False)
+                | Q(outcome__in=["self", "already_invited", "opted_out"], invitation__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nominator} → {self.outcome}"
+
+
+class OptOut(models.Model):
+    """An address that asked never to be emailed again by any questionnaire on the platform.
+
+    Only a keyed hash is kept (HMAC-SHA256 with OPT_OUT_HASH_KEY): the list can be checked
+    against, but it is not a list of addresses.
+    """
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "opt-out"
+
+    def __str__(self) -> str:
+        return f"opt-out {self.email_hash[:12]}…"
 
 
 class InvitationEvent(models.Model):
@@ -109,6 +198,8 @@ class InvitationEvent(models.Model):
         STARTED = "started", "Started"
         COMPLETED = "completed", "Completed"
         REVOKED = "revoked", "Revoked"
+        CLAIMED = "claimed", "Referral link taken up"
+        OPTED_OUT = "opted_out", "Opted out of all email"
 
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

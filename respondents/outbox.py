@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Invitation, OutboxMessage
+from .selectors import is_opted_out
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ def outbox_deliver(*, message_id: int) -> OutboxMessage | None:
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != OutboxMessage.Status.PENDING:
+            return message
+        if is_opted_out(message.to_email):  # the last word: whoever queued it, an opt-out wins
+            message.status, message.last_error = OutboxMessage.Status.FAILED, "opted out: not sent"
+            message.save(update_fields=["status", "last_error"])
             return message
         message.attempts += 1
         email = EmailMultiAlternatives(

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
 
 from questionnaires.engine.conditions import referenced_questions
 from questionnaires.engine.definition import Definition, DomainDef
 from questionnaires.engine.routing import first_unfinished_domain, other_text_key, visible_domains
+from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
-from .models import Answer, Response
+from .models import Answer, Invitation, Nomination, OptOut, Response, normalise_email
 
 
 def response_answers(response: Response) -> dict[str, Any]:
@@ -70,3 +77,72 @@ def response_progress(response: Response, answers: dict[str, Any] | None = None)
         domains=visible_domains(definition, answers),
         next_domain=first_unfinished_domain(definition, answers, set(response.completed_domains)),
     )
+
+
+# --- Opt-outs -----------------------------------------------------------------------------------
+
+
+def email_hash(email: str) -> str:
+    """The only form in which an opted-out address is kept: an HMAC under a key of its own."""
+    key = settings.OPT_OUT_HASH_KEY.encode()
+    return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def opted_out_among(emails: Iterable[str]) -> set[str]:
+    """The normalised addresses, of those given, that opted out (one query)."""
+    by_hash = {email_hash(email): normalise_email(email) for email in emails if email}
+    if not by_hash:
+        return set()
+    found = OptOut.objects.filter(email_hash__in=by_hash).values_list("email_hash", flat=True)
+    return {by_hash[hashed] for hashed in found}
+
+
+def is_opted_out(email: str) -> bool:
+    return bool(email) and OptOut.objects.filter(email_hash=email_hash(email)).exists()
+
+
+# --- Recruitment chains ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chain:
+    seed: Invitation
+    size: int  # the seed included
+    depth: int  # the deepest wave reached; 0 while the seed has recruited nobody
+    completed: int
+
+
+def chain_summaries(questionnaire: Questionnaire, seeds: Sequence[Invitation]) -> list[Chain]:
+    """Size, depth and completions of each seed's chain: one GROUP BY over the denormalised seed."""
+    totals = {
+        row["seed_id"]: row
+        for row in Invitation.objects.filter(questionnaire=questionnaire, seed__in=seeds)
+        .values("seed_id")
+        .annotate(
+            size=Count("id"),
+            depth=Max("wave"),
+            completed=Count("id", filter=Q(status=Invitation.Status.COMPLETED)),
+        )
+    }
+    return [
+        Chain(
+            seed=seed,
+            size=1 + totals.get(seed.pk, {}).get("size", 0),
+            depth=totals.get(seed.pk, {}).get("depth", 0),
+            completed=(seed.status == Invitation.Status.COMPLETED)
+            + totals.get(seed.pk, {}).get("completed", 0),
+        )
+        for seed in seeds
+    ]
+
+
+def nomination_counts(questionnaire: Questionnaire) -> dict[str, int]:
+    """How many nominations ended each way (refusals included), for the whole questionnaire."""
+    rows = (
+        Nomination.objects.filter(nominator__questionnaire=questionnaire)
+        .values("outcome")
+        .annotate(count=Count("id"))
+    )
+    counts = dict.fromkeys(Nomination.Outcome.values, 0)
+    counts.update({row["outcome"]: row["count"] for row in rows})
+    return counts

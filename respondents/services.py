@@ -30,12 +30,24 @@ from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 from questionnaires.services import country_codes
 
-from .models import Answer, Invitation, InvitationEvent, OutboxMessage, Response, Selection, normalise_email
+from .models import (
+    Answer,
+    Invitation,
+    InvitationEvent,
+    OutboxMessage,
+    Response,
+    Selection,
+    new_token,
+    normalise_email,
+)
 from .outbox import outbox_message_create
-from .selectors import response_answers
+from .selectors import is_opted_out, opted_out_among, response_answers
 
 CSV_COLUMNS = ("email", "name", "organisation", "country", "language")
 MAX_CSV_ROWS = 5000
+
+
+OPTED_OUT_MESSAGE = "{email} has opted out of all email from this platform"
 
 
 class InvitationError(ValueError):
@@ -60,14 +72,14 @@ class CsvError(ValueError):
 # --- Invitations --------------------------------------------------------------------------------
 
 
-def _next_numbers(questionnaire: Questionnaire, count: int) -> range:
+def invitation_numbers_reserve(questionnaire: Questionnaire, count: int) -> range:
     """Pseudonymous numbers, allocated under the questionnaire's row lock so two writers never collide."""
     Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).first()
     highest = Invitation.objects.filter(questionnaire=questionnaire).aggregate(top=Max("number"))["top"] or 0
     return range(highest + 1, highest + 1 + count)
 
 
-def _country_code(raw: str) -> str | None:
+def country_code_from_input(raw: str) -> str | None:
     raw = raw.strip()
     if not raw:
         return ""
@@ -85,7 +97,7 @@ def _checked_seed(
         validate_email(email)
     except ValidationError:
         raise InvitationError(f"{email!r} is not a valid email address") from None
-    code = _country_code(country)
+    code = country_code_from_input(country)
     if code is None:
         raise InvitationError(
             f"{country!r} is not a country (use an ISO code such as CA or a name such as Canada)"
@@ -115,8 +127,10 @@ def seed_invite(
         questionnaire=questionnaire, email_normalised=normalise_email(email)
     ).exists():
         raise InvitationError(f"{email} is already invited to this questionnaire")
-    (number,) = _next_numbers(questionnaire, 1)
-    invitation = _invitation_create(
+    if is_opted_out(email):
+        raise InvitationError(OPTED_OUT_MESSAGE.format(email=email))
+    (number,) = invitation_numbers_reserve(questionnaire, 1)
+    invitation = invitation_create(
         questionnaire=questionnaire,
         number=number,
         email=email,
@@ -135,7 +149,7 @@ def seed_invite(
     return invitation
 
 
-def _invitation_create(*, questionnaire: Questionnaire, number: int, **fields) -> Invitation:
+def invitation_create(*, questionnaire: Questionnaire, number: int, **fields) -> Invitation:
     invitation = Invitation(questionnaire=questionnaire, number=number, **fields)
     invitation.email_normalised = normalise_email(invitation.email)
     invitation.save()
@@ -159,6 +173,7 @@ def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str,
         .exclude(email_normalised="")
         .values_list("email_normalised", flat=True)
     )
+    parsed: list[tuple[int, dict[str, str]]] = []
     for line_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
@@ -186,9 +201,17 @@ def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str,
         if len(row["name"]) > 200 or len(row["organisation"]) > 200:
             problems.append(CsvProblem(line_number, "name and organisation are limited to 200 characters"))
         rows.append(row)
+        parsed.append((line_number, row))
         if len(rows) > MAX_CSV_ROWS:
             problems.append(CsvProblem(line_number, f"at most {MAX_CSV_ROWS} invitations per file"))
             break
+    opted_out = opted_out_among(row["email"] for row in rows)
+    problems.extend(
+        CsvProblem(line_number, OPTED_OUT_MESSAGE.format(email=row["email"]))
+        for line_number, row in parsed
+        if normalise_email(row["email"]) in opted_out
+    )
+    problems.sort(key=lambda problem: problem.line)
     if not rows and not problems:
         problems.append(CsvProblem(2, "the file has no invitations"))
     if problems:
@@ -200,9 +223,9 @@ def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str,
 def seeds_import_csv(*, questionnaire: Questionnaire, text: str, actor) -> list[Invitation]:
     """Invite every row of a CSV as a seed, or none if any row is bad."""
     rows = parse_seed_csv(questionnaire=questionnaire, text=text)
-    numbers = _next_numbers(questionnaire, len(rows))
+    numbers = invitation_numbers_reserve(questionnaire, len(rows))
     invitations = [
-        _invitation_create(questionnaire=questionnaire, number=number, **row)
+        invitation_create(questionnaire=questionnaire, number=number, **row)
         for number, row in zip(numbers, rows, strict=True)
     ]
     audit_record(
@@ -219,6 +242,19 @@ def invitation_link(invitation: Invitation) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("respondents:link", kwargs={"token": invitation.token})
 
 
+def opt_out_link(invitation: Invitation) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(
+        "respondents:opt_out", kwargs={"token": invitation.opt_out_token}
+    )
+
+
+def _nominator_name(invitation: Invitation) -> str:
+    """Who recommended the invitee, only if the nominator allowed it and gave a name."""
+    if not invitation.nominator_may_be_named or invitation.nominated_by is None:
+        return ""
+    return invitation.nominated_by.name
+
+
 def invitation_email_queue(
     *, invitation: Invitation, questionnaire: Questionnaire, sequence: int = 1
 ) -> OutboxMessage:
@@ -231,6 +267,8 @@ def invitation_email_queue(
         "organisation": questionnaire.text("organisation", language),
         "introduction": questionnaire.text("introduction", language),
         "link": invitation_link(invitation),
+        "opt_out_link": opt_out_link(invitation),
+        "nominator_name": _nominator_name(invitation),
     }
     with translation.override(language):
         subject = render_to_string("emails/invitation_subject.txt", context).strip()
@@ -243,6 +281,11 @@ def invitation_email_queue(
         subject=subject,
         body_text=body_text,
         body_html=body_html,
+        # RFC 8058 one-click unsubscribe: mail clients show an "Unsubscribe" button that POSTs here.
+        headers={
+            "List-Unsubscribe": f"<{context['opt_out_link']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
 
 
@@ -278,6 +321,20 @@ def _locked_invitation(invitation: Invitation) -> Invitation:
     )
 
 
+def _referral_claim(invitation: Invitation) -> None:  # the invitation's row is locked by the caller
+    """The first person to consent through a referral link makes it theirs.
+
+    The token is replaced, so the forwarded link (and any other browser that opened it) no longer
+    opens these answers. Declining takes the link up too: it is then answered, with a refusal.
+    """
+    if invitation.channel != Invitation.Channel.REFERRAL or invitation.claimed_at is not None:
+        return
+    invitation.token = new_token()
+    invitation.claimed_at = timezone.now()
+    invitation.save(update_fields=["token", "claimed_at"])
+    InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.CLAIMED)
+
+
 @transaction.atomic
 def response_consent(*, invitation: Invitation, language: str) -> Response:
     """Record consent (time and consent text version) and open the response. Twice is once."""
@@ -288,6 +345,7 @@ def response_consent(*, invitation: Invitation, language: str) -> Response:
     response = Response.objects.filter(invitation=invitation).first()
     if response is not None:
         return response
+    _referral_claim(invitation)
     now = timezone.now()
     invitation.status = Invitation.Status.CONSENTED
     invitation.consented_at = now
@@ -312,6 +370,7 @@ def response_decline(*, invitation: Invitation) -> Invitation:
         Invitation.Status.REVOKED,
     ):
         return invitation
+    _referral_claim(invitation)
     invitation.status = Invitation.Status.DECLINED
     invitation.declined_at = timezone.now()
     invitation.save(update_fields=["status", "declined_at"])

@@ -14,6 +14,9 @@ urlpatterns = [
     path("review/", views.review, name="review"),
     path("submit/", views.submit, name="submit"),
     path("thanks/", views.thanks, name="thanks"),
+    path("nominate/", views.nominate, name="nominate"),
+    path("forward/", views.forward, name="forward"),
+    path("optout/<str:token>/", views.opt_out_view, name="opt_out"),
     # Last: any other path segment is a personal link's token.
     path("<str:token>/", views.link, name="link"),
 ]

@@ -10,9 +10,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from questionnaires.engine.definition import pick_text
@@ -20,12 +22,24 @@ from questionnaires.engine.routing import visible_questions
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import questionnaire_definition
 
+from .forms import peer_formset
 from .models import Invitation, Response
-from .presenters import answer_lines, page_conditions, question_views
+from .presenters import answer_lines, country_choices, page_conditions, question_views
+from .recruitment import (
+    NominationError,
+    Peer,
+    may_nominate,
+    nominations_create,
+    nominations_left,
+    opt_out,
+    referral_links_create,
+    referral_links_pending,
+)
 from .selectors import response_progress
 from .services import (
     NotAccepting,
     accepts_answers,
+    invitation_link,
     response_consent,
     response_decline,
     response_save_domain,
@@ -35,6 +49,7 @@ from .services import (
 from .throttle import failed_lookup_record, failed_lookups_exceeded
 
 SESSION_KEY = "respondent_invitation_id"
+SESSION_TOKEN_KEY = "respondent_token"
 MAX_FIELDS_PER_PAGE = 2000
 
 
@@ -63,8 +78,15 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         failed_lookup_record(address)
         return neutral_page(request)
     request.session.cycle_key()
-    request.session[SESSION_KEY] = invitation.pk
+    _session_open(request, invitation)
     return redirect("respondents:landing")
+
+
+def _session_open(request: HttpRequest, invitation: Invitation) -> None:
+    # The token is kept beside the id: replacing an invitation's token (a referral link taken up)
+    # closes every session opened with the old one.
+    request.session[SESSION_KEY] = invitation.pk
+    request.session[SESSION_TOKEN_KEY] = invitation.token
 
 
 def _session_invitation(invitation_id: int) -> Invitation | None:
@@ -80,7 +102,11 @@ def respondent_view(view):
     def wrapper(request: HttpRequest, *args, **kwargs):
         invitation_id = request.session.get(SESSION_KEY)
         invitation = _session_invitation(invitation_id) if isinstance(invitation_id, int) else None
-        if invitation is None or invitation.status == Invitation.Status.REVOKED:
+        if (
+            invitation is None
+            or invitation.status == Invitation.Status.REVOKED
+            or not constant_time_compare(request.session.get(SESSION_TOKEN_KEY, ""), invitation.token)
+        ):
             return neutral_page(request)
         questionnaire = invitation.questionnaire
         if questionnaire.status not in (Questionnaire.Status.OPEN, Questionnaire.Status.CLOSED):
@@ -143,7 +169,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     if response is not None and response.is_submitted:
         return redirect("respondents:thanks")
     if invitation.status == Invitation.Status.DECLINED:
-        return render(request, "respondents/declined.html", _context(request))
+        return _nominator_page(request)
     if not accepts_answers(request.questionnaire):
         return _closed_page(request)
     language = request.LANGUAGE_CODE
@@ -158,6 +184,7 @@ def landing(request: HttpRequest) -> HttpResponse:
             consent_text=questionnaire.text("consent_text", language),
             organisation=questionnaire.text("organisation", language),
             question_count=len(definition.questions),
+            referral=_unclaimed_referral(request.invitation),
             minutes=definition.estimated_minutes,
         ),
     )
@@ -166,11 +193,23 @@ def landing(request: HttpRequest) -> HttpResponse:
 @require_POST
 @respondent_view
 def consent(request: HttpRequest) -> HttpResponse:
+    was_referral = _unclaimed_referral(request.invitation)
     try:
-        response_consent(invitation=request.invitation, language=request.LANGUAGE_CODE)
+        response = response_consent(invitation=request.invitation, language=request.LANGUAGE_CODE)
     except NotAccepting:
         return _closed_page(request, status=409)
+    if was_referral:
+        _session_open(request, response.invitation)
+        messages.info(
+            request,
+            _("This is now your personal link; keep it to come back to your answers later: %(link)s")
+            % {"link": invitation_link(response.invitation)},
+        )
     return redirect("respondents:resume")
+
+
+def _unclaimed_referral(invitation: Invitation) -> bool:
+    return invitation.channel == Invitation.Channel.REFERRAL and invitation.claimed_at is None
 
 
 @require_POST
@@ -178,7 +217,8 @@ def consent(request: HttpRequest) -> HttpResponse:
 def decline(request: HttpRequest) -> HttpResponse:
     if request.response is not None and request.response.is_submitted:
         return redirect("respondents:thanks")
-    response_decline(invitation=request.invitation)
+    invitation = response_decline(invitation=request.invitation)
+    _session_open(request, invitation)  # a referral link taken up by a refusal has a new token
     return redirect("respondents:landing")
 
 
@@ -366,12 +406,128 @@ def thanks(request: HttpRequest) -> HttpResponse:
     response = request.response
     if response is None or not response.is_submitted:
         return redirect("respondents:landing")
-    progress = response_progress(response)
-    return render(
-        request,
-        "respondents/thanks.html",
-        _context(
+    return _nominator_page(request)
+
+
+# --- Nominating peers ---------------------------------------------------------------------------
+
+
+def _nomination_context(request: HttpRequest, formset=None) -> dict:
+    invitation = request.invitation
+    if not may_nominate(invitation):
+        return {"nominate": None}
+    left = nominations_left(invitation)
+    language = request.LANGUAGE_CODE
+    if formset is None and left:
+        formset = peer_formset(
+            left,
+            languages=[(code, _language_name(code)) for code in request.questionnaire.languages],
+            countries=country_choices(language),
+            default_language=language,
+        )
+    return {
+        "nominate": {
+            "left": left,
+            "formset": formset,
+            "counts": range(1, left + 1),
+            "links": [invitation_link(referral) for referral in referral_links_pending(invitation)],
+        }
+    }
+
+
+def _nominator_page(request: HttpRequest, formset=None, status: int = 200) -> HttpResponse:
+    """The thank-you page after submitting, or the page after declining: both offer nominations."""
+    context = _nomination_context(request, formset)
+    if request.response is not None and request.response.is_submitted:
+        progress = response_progress(request.response)
+        return render(
             request,
-            sections=_sections(progress, request.LANGUAGE_CODE),
-        ),
+            "respondents/thanks.html",
+            _context(request, sections=_sections(progress, request.LANGUAGE_CODE), **context),
+            status=status,
+        )
+    return render(request, "respondents/declined.html", _context(request, **context), status=status)
+
+
+@require_POST
+@respondent_view
+def nominate(request: HttpRequest) -> HttpResponse:
+    invitation = request.invitation
+    if not may_nominate(invitation):
+        return render(request, "respondents/not_now.html", _context(request), status=409)
+    left = nominations_left(invitation)
+    formset = peer_formset(
+        left,
+        languages=[(code, _language_name(code)) for code in request.questionnaire.languages],
+        countries=country_choices(request.LANGUAGE_CODE),
+        default_language=request.LANGUAGE_CODE,
+        data=request.POST,
     )
+    if not formset.is_valid() or not formset.peers:
+        if formset.is_valid():
+            formset._non_form_errors = formset.error_class([_("Enter at least one email address.")])
+        return _nominator_page(request, formset, status=400)
+    try:
+        nominations_create(nominator=invitation, peers=[Peer(**peer) for peer in formset.peers])
+    except NominationError:  # the quota was used up meanwhile, from another tab
+        return render(request, "respondents/not_now.html", _context(request), status=409)
+    # The same thanks whatever became of each address: nobody learns who else was invited.
+    messages.success(request, _("Thank you: we will invite the colleagues you suggested."))
+    return redirect(_nominator_home(request))
+
+
+@require_POST
+@respondent_view
+def forward(request: HttpRequest) -> HttpResponse:
+    """ "I will forward it myself": links with no contact details, one per colleague."""
+    invitation = request.invitation
+    if not may_nominate(invitation):
+        return render(request, "respondents/not_now.html", _context(request), status=409)
+    try:
+        count = int(request.POST.get("count", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Count must be a whole number.")
+    try:
+        referral_links_create(nominator=invitation, count=count, language=request.LANGUAGE_CODE)
+    except NominationError:
+        return render(request, "respondents/not_now.html", _context(request), status=409)
+    messages.success(request, _("Your links are ready below: send each one to one colleague."))
+    return redirect(_nominator_home(request))
+
+
+def _nominator_home(request: HttpRequest) -> str:
+    completed = request.invitation.status == Invitation.Status.COMPLETED
+    return reverse("respondents:thanks" if completed else "respondents:landing")
+
+
+# --- Opting out ---------------------------------------------------------------------------------
+
+
+@csrf_exempt  # RFC 8058: mail clients POST without cookies; the opt-out token is the credential
+@never_cache
+@require_http_methods(["GET", "POST"])
+def opt_out_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks for confirmation (a mail scanner's GET opts nobody out); POST opts out, one click."""
+    invitation = Invitation.objects.select_related("questionnaire").filter(opt_out_token=token[:64]).first()
+    if invitation is None:
+        address = request.client_address
+        if failed_lookups_exceeded(address):
+            return neutral_page(request, status=429)
+        failed_lookup_record(address)
+        return neutral_page(request)
+    questionnaire = invitation.questionnaire
+    language = invitation.language
+    if language not in questionnaire.languages:
+        language = questionnaire.default_language
+    with translation.override(language):
+        context = {
+            "title": questionnaire.text("title", language),
+            "language": language,
+            "languages": [],
+            "done": request.method == "POST",
+        }
+        if request.method == "POST":
+            opt_out(invitation=invitation)
+        response = render(request, "respondents/opt_out.html", context)
+        response.headers["Content-Language"] = language
+        return response

@@ -7,6 +7,7 @@ CACHE_URL pointing at PostgreSQL and Redis (as .ci/run does) it runs against the
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("OPT_OUT_HASH_KEY", "test-only-opt-out-key-not-for-production-use-9876543210")
 
 from consultation.settings import *  # noqa: F403
 from consultation.settings import VAR_DIR

@@ -53,6 +53,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "respondents_staff:invitations": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
     # An upload without a file is refused as malformed by those allowed to upload.
     "respondents_staff:invitations_upload": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
+    # Chains are for every member (monitors watch them grow); names only with personal-data access.
+    "respondents_staff:chains": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    "respondents_staff:invitation": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     # Respondent pages: only the session opened by a personal link gets in; everyone else,
     # staff included, gets the neutral page.
     "respondents:landing": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
@@ -64,6 +67,11 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "respondents:review": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
     "respondents:submit": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
     "respondents:thanks": ("GET", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    # The walk's respondent has not submitted yet: nominating is refused as "not now".
+    "respondents:nominate": ("POST", row(GONE, 409, GONE, GONE, GONE, GONE, GONE)),
+    "respondents:forward": ("POST", row(GONE, 409, GONE, GONE, GONE, GONE, GONE)),
+    # The opt-out link's token is its credential, whoever opens it; the GET only asks to confirm.
+    "respondents:opt_out": ("GET", EVERYONE_200),
     # Whoever holds a personal link is let in (the token is the credential).
     "respondents:link": ("GET", row(302, 302, 302, 302, 302, 302, 302)),
 }
@@ -166,6 +174,8 @@ def concrete_url(route: str, questionnaire: Questionnaire, invitation) -> str:
         "<path:content_type_id>": str(ContentType.objects.get_for_model(Questionnaire).pk),
         "(?P<url>.*)$": "nothing-here/",
     }
+    if "optout/" in route:
+        replacements["<str:token>"] = invitation.opt_out_token
     url = re.sub(r"\^\(\?P<app_label>[^)]*\)/\$", "questionnaires/", route)
     for placeholder, value in replacements.items():
         url = url.replace(placeholder, value)

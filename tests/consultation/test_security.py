@@ -59,6 +59,7 @@ def run_manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
     test_only = {
         "DEBUG",
         "SECRET_KEY",
+        "OPT_OUT_HASH_KEY",
         "DJANGO_ALLOW_ASYNC_UNSAFE",
     }  # set by the test run, not by a deployment
     clean = {key: value for key, value in os.environ.items() if key not in test_only}
@@ -89,6 +90,21 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
     result = run_manage("check", env={"DEBUG": "false", "SECRET_KEY": "", "DJANGO_READ_DOT_ENV": "false"})
     assert result.returncode != 0
     assert "SECRET_KEY is not set and DEBUG is off" in result.stderr
+
+
+def test_it_refuses_to_start_without_an_opt_out_key_when_debug_is_off():
+    env = {"DEBUG": "false", "SECRET_KEY": "k" * 50, "OPT_OUT_HASH_KEY": "", "DJANGO_READ_DOT_ENV": "false"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "OPT_OUT_HASH_KEY is not set and DEBUG is off" in result.stderr
+
+
+def test_the_opt_out_key_must_not_be_the_secret_key():
+    same = "k" * 50
+    env = {"DEBUG": "false", "SECRET_KEY": same, "OPT_OUT_HASH_KEY": same, "DJANGO_READ_DOT_ENV": "false"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "OPT_OUT_HASH_KEY must differ from SECRET_KEY" in result.stderr
 
 
 def test_check_deploy_is_clean_with_the_documented_production_environment():
