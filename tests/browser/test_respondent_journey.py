@@ -4,11 +4,13 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
 from django.core import mail
+from django.test import Client
 from playwright.sync_api import Browser, Page, expect
 
-from respondents.models import Answer, Invitation
-from respondents.services import seeds_import_csv
+from respondents.models import Answer, Invitation, Nomination
+from respondents.services import seed_invite, seeds_import_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AXE = Axe()
@@ -163,3 +165,124 @@ def test_matrix_reflows_at_360_pixels(
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, "the page scrolls sideways at 360 px"
     page.close()
+
+
+def researcher_context(browser: Browser, live_server, user):
+    """A browser context logged in as `user`: the session is made by the test client, then shared."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context()
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    return context
+
+
+def fill_peer(page: Page, row: int, *, email: str, name: str = "", country: str = "", language: str = "en"):
+    prefix = f"peer-{row}-"
+    page.fill(f'input[name="{prefix}name"]', name)
+    page.fill(f'input[name="{prefix}email"]', email)
+    page.select_option(f'select[name="{prefix}country"]', country)
+    page.select_option(f'select[name="{prefix}language"]', language)
+
+
+def test_seed_nominates_a_colleague_who_answers_in_turn(
+    browser, live_server, open_questionnaire, researcher, django_capture_on_commit_callbacks
+):
+    link = invite_and_read_link(
+        open_questionnaire, researcher, django_capture_on_commit_callbacks, live_server
+    )
+    # Someone the seed will suggest is already invited: the refusal must stay quiet.
+    taken = seed_invite(questionnaire=open_questionnaire, email="taken@example.gov", actor=researcher)
+    journey(browser, link, javascript=True)
+    ana = Invitation.objects.get(email="ana@example.gov")
+    assert ana.status == "completed"
+
+    # The seed comes back with the link: a submitted response lands on the thank-you page.
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(link)
+    expect(page).to_have_url(re.compile(r"/r/thanks/$"))
+    expect(page.locator("#nominate-heading")).to_have_text("Who else should we consult?")
+    expect(page.locator('input[name^="peer-"][name$="-email"]')).to_have_count(3)
+    check_accessible(page)
+
+    # A malformed address: nothing is sent, the error summary takes the focus, the rows are kept.
+    fill_peer(page, 0, email="not-an-email", name="Ben Peer", country="FR")
+    page.fill('input[name="peer-0-organisation"]', "Ministère de la Justice")
+    fill_peer(page, 1, email="Taken@Example.gov")
+    sent_before = len(mail.outbox)
+    page.click("text=Send the invitations")
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Colleague 1, Email address")
+    expect(page.locator('input[name="peer-0-email"]')).to_have_value("not-an-email")
+    expect(page.locator('input[name="peer-1-email"]')).to_have_value("Taken@Example.gov")
+    expect(page.locator('select[name="peer-0-country"]')).to_have_value("FR")
+    check_accessible(page)
+    assert Invitation.objects.filter(nominated_by=ana).count() == 0
+    assert len(mail.outbox) == sent_before
+
+    page.fill('input[name="peer-0-email"]', "ben@example.gov")
+    page.click("text=Send the invitations")
+    expect(page).to_have_url(re.compile(r"/r/thanks/$"))
+    expect(page.locator(".messages")).to_contain_text(
+        "Thank you: we will invite the colleagues you suggested."
+    )
+    # Both suggestions count against the quota, the refused one too: nothing tells them apart.
+    expect(page.locator('section[aria-labelledby="nominate-heading"]')).to_contain_text(
+        "You may suggest 1 more colleague."
+    )
+    check_accessible(page)
+    context.close()
+
+    sent = mail.outbox[sent_before:]
+    assert [message.to for message in sent] == [["ben@example.gov"]]
+    body = sent[0].body
+    assert re.search(r"/r/optout/[A-Za-z0-9_-]+/", body)
+    assert "Ana" not in body  # the nominator did not agree to be named
+    ben_link = live_server.url + re.search(r"/r/[A-Za-z0-9_-]{40,}/", body).group(0)
+
+    journey(browser, ben_link, javascript=True)
+    ben = Invitation.objects.get(email="ben@example.gov")
+    assert (ben.wave, ben.nominated_by_id, ben.seed_id) == (1, ana.pk, ana.pk)
+    assert (ben.name, ben.country, ben.language) == ("Ben Peer", "FR", "en")
+    assert ben.status == "completed"
+    assert sorted(Nomination.objects.filter(nominator=ana).values_list("outcome", flat=True)) == [
+        "already_invited",
+        "invited",
+    ]
+    taken.refresh_from_db()
+    assert (taken.wave, taken.nominated_by_id) == (0, None)
+
+    # The researcher (an owner, without access to personal data) follows the chain.
+    context = researcher_context(browser, live_server, researcher)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/q/{open_questionnaire.slug}/invitations/chains/")
+    expect(page.locator("h1")).to_have_text("Recruitment chains")
+    ana_row = page.locator("tbody tr", has_text=ana.pseudonym)
+    expect(ana_row.locator("td")).to_have_text([ana.pseudonym, "Completed", "2", "1", "2"])
+    taken_row = page.locator("tbody tr", has_text=taken.label)
+    expect(taken_row.locator("td").nth(2)).to_have_text("1")
+    expect(taken_row.locator("td").nth(3)).to_have_text("0")
+    check_accessible(page)
+
+    page.goto(f"{live_server.url}/q/{open_questionnaire.slug}/invitations/{ben.number}/")
+    assert re.fullmatch(r"R-\d{4} · Canada", ana.pseudonym)
+    nominated_by = page.locator("dt", has_text="Nominated by").locator("xpath=following-sibling::dd[1]")
+    expect(nominated_by).to_have_text(ana.pseudonym)
+    expect(page.locator("main")).not_to_contain_text("Ben Peer")
+    check_accessible(page)
+
+    page.goto(f"{live_server.url}/q/{open_questionnaire.slug}/invitations/{ana.number}/")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr td").first).to_have_text(ben.pseudonym)
+    expect(page.locator("main")).not_to_contain_text("Ana Official")
+    context.close()
