@@ -178,3 +178,22 @@ def test_the_opt_out_page_speaks_the_invitees_language(open_questionnaire, resea
     )
     response = Client().get(f"/r/optout/{invitation.opt_out_token}/")
     assert response["Content-Language"] == "fr"
+
+
+def test_declining_through_a_referral_link_takes_it_up_too(submitted):
+    submitted.post("/r/forward/", {"count": "1"})
+    referral = Invitation.objects.get(channel="referral")
+    forwarded = f"/r/{referral.token}/"
+    colleague = Client()
+    colleague.get(forwarded)
+    colleague.post("/r/decline/")
+    assert "You have chosen not to take part" in colleague.get("/r/").content.decode()
+    assert Client().get(forwarded).status_code == 404
+
+
+def test_a_forged_nominator_field_is_ignored(submitted, invitation, open_questionnaire, researcher):
+    """The nominator is the session's invitation, whatever the form says."""
+    other = seed_invite(questionnaire=open_questionnaire, email="other@example.gov", actor=researcher)
+    data = {**rows({"email": "new@example.gov"}), "nominator": str(other.pk), "nominated_by": str(other.pk)}
+    assert submitted.post("/r/nominate/", data).status_code == 302
+    assert Invitation.objects.get(email_normalised="new@example.gov").nominated_by == invitation
