@@ -90,8 +90,10 @@ def _session_open(request: HttpRequest, invitation: Invitation) -> None:
 
 
 def _session_invitation(invitation_id: int) -> Invitation | None:
-    # [:1] rather than first(): a primary-key lookup needs no ORDER BY, and this runs on every page.
-    rows = Invitation.objects.select_related("questionnaire", "response").filter(pk=invitation_id)[:1]
+    # No ORDER BY (neither first() nor Meta.ordering) for a primary-key lookup: this runs on every page.
+    rows = (
+        Invitation.objects.select_related("questionnaire", "response").filter(pk=invitation_id).order_by()[:1]
+    )
     return next(iter(rows), None)
 
 
