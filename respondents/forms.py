@@ -58,9 +58,13 @@ class PeerForm(forms.Form):
     language = forms.ChoiceField(label=_("Language for the invitation"))
     may_name_nominator = forms.BooleanField(label=_("They may be told that I suggested them"), required=False)
 
-    def __init__(self, *args, languages: Sequence[tuple[str, str]], countries, **kwargs):
+    def __init__(
+        self, *args, languages: Sequence[tuple[str, str]], countries, default_language: str, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = list(languages)
+        # The respondent's own language to start with; a row left blank then counts as unchanged.
+        self.fields["language"].initial = default_language
         self.fields["country"].choices = [("", "—"), *countries]
 
 
@@ -88,10 +92,9 @@ def peer_formset(left: int, *, languages, countries, default_language: str, data
     formset_class = forms.formset_factory(
         PeerForm, formset=BasePeerFormSet, extra=left, max_num=left, validate_max=True, absolute_max=left
     )
+    # Every row is an "extra" form (no initial data), so Django lets a blank one be skipped.
     return formset_class(
         data,
         prefix="peer",
-        # The language starts on the respondent's own: a row left blank then counts as unchanged.
-        initial=[{"language": default_language}] * left,
-        form_kwargs={"languages": languages, "countries": countries},
+        form_kwargs={"languages": languages, "countries": countries, "default_language": default_language},
     )

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def rows(*peers: dict, total: int = 3) -> dict:
     """The nomination formset as the browser posts it: every row, blank ones included."""
-    data = {"peer-TOTAL_FORMS": str(total), "peer-INITIAL_FORMS": "0"}
+    data = {"peer-TOTAL_FORMS": str(total), "peer-INITIAL_FORMS": "0"}  # as the page renders them
     for index in range(total):
         fields = {"name": "", "email": "", "organisation": "", "role": "", "country": "", "language": "en"}
         fields.update(peers[index] if index < len(peers) else {})
@@ -37,6 +37,7 @@ def test_the_thank_you_page_offers_one_row_per_nomination_left(submitted):
     html = submitted.get("/r/thanks/").content.decode()
     assert "Who else should we consult?" in html
     assert 'name="peer-TOTAL_FORMS" value="3"' in html
+    assert 'name="peer-INITIAL_FORMS" value="0"' in html  # blank rows may then be skipped
     assert html.count("<fieldset") == 3
     assert "You may suggest 3 more colleagues" in html
 
