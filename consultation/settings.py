@@ -152,10 +152,25 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_TIMEZONE = "UTC"
-# Run by exactly one `celery -A consultation beat`; later issues add the reminder scan and the outbox sweeper.
+# Run by exactly one `celery -A consultation beat` (two would scan twice; the outbox keys would still
+# keep each reminder single, but the work would double).
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "consultation.tasks.heartbeat", "schedule": 60.0},
+    "outbox-sweep": {"task": "respondents.tasks.outbox_sweep_task", "schedule": 60.0},
+    "reminder-scan": {
+        "task": "respondents.tasks.reminders_scan_task",
+        "schedule": env.float("REMINDER_SCAN_SECONDS", default=15 * 60),
+    },
 }
+
+# --- Outbox ---------------------------------------------------------------------------------
+# A temporary failure (4xx, refused connection, time-out) is retried after base, 2 x base, 4 x base ...
+# seconds, capped, up to a number of attempts; a 5xx refusal fails the row at once.
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=6 * 3600)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# A row handed to the broker is not swept again for this long (its task may still be queued).
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=600)
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="consultation.mail.EmlFileBackend")
@@ -167,6 +182,7 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Consultation <consultation@localhost>")
+EMAIL_REPLY_TO = env.str("EMAIL_REPLY_TO", default="")  # where respondents' replies go, if not From
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -29,6 +29,43 @@ from .engine.definition import (
 FORMAT_NAME = "consultation.questionnaire"
 FORMAT_VERSION = 1
 MAX_NOMINATION_QUOTA = 20
+MAX_REMINDERS = 10
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When reminders go out: days after the invitation, a cap, closing soon, mail hours and weekdays."""
+
+    after_days: tuple[int, ...] = (7, 14)
+    limit: int = 3
+    closing_soon_days: int = 3  # 0: none
+    mail_hours: tuple[int, int] = (8, 18)  # [first hour, end hour) in the questionnaire's time zone
+    mail_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # 0 is Monday
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, message) for each rule broken; empty when the policy is usable."""
+        found = []
+        days = self.after_days
+        if any(not 1 <= day <= 365 for day in days) or list(days) != sorted(set(days)):
+            found.append(("after_days", "days between 1 and 365, in increasing order, each once"))
+        if not 0 <= self.limit <= MAX_REMINDERS:
+            found.append(("limit", f"between 0 and {MAX_REMINDERS}"))
+        if not 0 <= self.closing_soon_days <= 60:
+            found.append(("closing_soon_days", "between 0 (none) and 60"))
+        first, end = self.mail_hours
+        if not 0 <= first < end <= 24:
+            found.append(
+                ("mail_hours", "two hours from 0 to 24, the first before the second, such as [8, 18]")
+            )
+        weekdays = self.mail_weekdays
+        if (
+            not weekdays
+            or any(not 0 <= day <= 6 for day in weekdays)
+            or list(weekdays) != sorted(set(weekdays))
+        ):
+            found.append(("mail_weekdays", "weekday numbers 0 (Monday) to 6 (Sunday), in order, each once"))
+        return found
+
 
 # yes / no / don't know questions may leave out their choices: these are filled in.
 YES_NO_DK_CHOICES = (
@@ -48,6 +85,7 @@ TOP_KEYS = {
     "consent",
     "schedule",
     "recruitment",
+    "reminders",
     "domains",
 }
 DOMAIN_KEYS = {"code", "title", "description", "condition", "questions"}
@@ -91,6 +129,7 @@ class QuestionnaireDocument:
     closes_at: datetime | None = None
     time_zone: str = "UTC"
     nomination_quota: int = 3
+    reminders: ReminderPolicy = ReminderPolicy()
 
 
 class _Reader:
@@ -240,6 +279,8 @@ def parse_document(document: Any) -> QuestionnaireDocument:
     if nomination_quota is not None and nomination_quota > MAX_NOMINATION_QUOTA:
         reader.problem("$.recruitment.nominations_per_respondent", f"at most {MAX_NOMINATION_QUOTA}")
 
+    reminders = _read_reminders(reader, top.get("reminders", {}))
+
     domains = [
         _read_domain(reader, f"$.domains[{index}]", node)
         for index, node in enumerate(reader.array("$.domains", top.get("domains")))
@@ -259,10 +300,42 @@ def parse_document(document: Any) -> QuestionnaireDocument:
         closes_at=closes_at,
         time_zone=time_zone or "UTC",
         nomination_quota=nomination_quota if nomination_quota is not None else 3,
+        reminders=reminders,
     )
     if reader.problems:
         raise DefinitionError(reader.problems)
     return parsed
+
+
+def _read_reminders(reader: _Reader, node: Any) -> ReminderPolicy:
+    path = "$.reminders"
+    block = reader.obj(path, node) or {}
+    reader.keys(path, block, {"after_days", "limit", "closing_soon_days", "mail_hours", "mail_weekdays"})
+    default = ReminderPolicy()
+
+    def whole_numbers(key: str, fallback: tuple[int, ...]) -> tuple[int, ...]:
+        values = reader.array(f"{path}.{key}", block.get(key, list(fallback)))
+        numbers = tuple(reader.integer(f"{path}.{key}[{i}]", value) for i, value in enumerate(values))
+        return fallback if None in numbers else numbers
+
+    hours = whole_numbers("mail_hours", default.mail_hours)
+    if len(hours) != 2:
+        reader.problem(f"{path}.mail_hours", "two hours: the first and the end, such as [8, 18]")
+        hours = default.mail_hours
+    limit = reader.integer(f"{path}.limit", block.get("limit", default.limit), minimum=0)
+    closing = reader.integer(
+        f"{path}.closing_soon_days", block.get("closing_soon_days", default.closing_soon_days), minimum=0
+    )
+    policy = ReminderPolicy(
+        after_days=whole_numbers("after_days", default.after_days),
+        limit=default.limit if limit is None else limit,
+        closing_soon_days=default.closing_soon_days if closing is None else closing,
+        mail_hours=(hours[0], hours[1]),
+        mail_weekdays=whole_numbers("mail_weekdays", default.mail_weekdays),
+    )
+    for key, message in policy.problems():
+        reader.problem(f"{path}.{key}", message)
+    return policy
 
 
 def _is_slug(slug: str) -> bool:
@@ -385,6 +458,13 @@ def document_to_json(document: QuestionnaireDocument) -> dict[str, Any]:
             "time_zone": document.time_zone,
         },
         "recruitment": {"nominations_per_respondent": document.nomination_quota},
+        "reminders": {
+            "after_days": list(document.reminders.after_days),
+            "limit": document.reminders.limit,
+            "closing_soon_days": document.reminders.closing_soon_days,
+            "mail_hours": list(document.reminders.mail_hours),
+            "mail_weekdays": list(document.reminders.mail_weekdays),
+        },
         "domains": [_domain_json(domain, definition.languages) for domain in definition.domains],
     }
 

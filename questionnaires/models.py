@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .definition_format import MAX_NOMINATION_QUOTA
+from .definition_format import MAX_NOMINATION_QUOTA, MAX_REMINDERS, ReminderPolicy
 from .engine.definition import CODE_PATTERN, CODE_RULE, Breakdown, QuestionType, pick_text
 
 code_validator = RegexValidator(CODE_PATTERN, f"Use {CODE_RULE}.")
@@ -26,6 +26,18 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(
             f"{value!r} is not a known time zone (for example Europe/Paris or America/Toronto)."
         )
+
+
+def default_reminder_days() -> list[int]:
+    return [7, 14]
+
+
+def default_mail_hours() -> list[int]:
+    return [8, 18]
+
+
+def default_mail_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
 
 
 class QuestionnaireQuerySet(models.QuerySet):
@@ -63,6 +75,15 @@ class Questionnaire(models.Model):
     nomination_quota = models.PositiveSmallIntegerField(
         default=3, validators=[MaxValueValidator(MAX_NOMINATION_QUOTA)]
     )
+    # Reminders: days after the invitation email, at most `reminder_limit` in all (a "closing soon"
+    # one included), sent only within the mail hours and weekdays of the questionnaire's time zone.
+    reminder_days = models.JSONField(default=default_reminder_days, blank=True)
+    reminder_limit = models.PositiveSmallIntegerField(default=3)
+    closing_reminder_days = models.PositiveSmallIntegerField(
+        default=3, help_text="0: no closing-soon reminder"
+    )
+    mail_hours = models.JSONField(default=default_mail_hours, help_text="[first hour, end hour), local time")
+    mail_weekdays = models.JSONField(default=default_mail_weekdays, help_text="0 is Monday")
     # Bumped by every change to the definition, so a cached definition is never stale.
     revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -73,6 +94,10 @@ class Questionnaire(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.CheckConstraint(
+                name="questionnaire_reminder_limits",
+                condition=Q(reminder_limit__lte=MAX_REMINDERS, closing_reminder_days__lte=60),
+            ),
             models.CheckConstraint(
                 name="questionnaire_nomination_quota_range",
                 condition=Q(nomination_quota__lte=MAX_NOMINATION_QUOTA),
@@ -99,6 +124,27 @@ class Questionnaire(models.Model):
     @property
     def default_language(self) -> str:
         return self.languages[0] if self.languages else settings.LANGUAGE_CODE
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(
+            after_days=tuple(self.reminder_days),
+            limit=self.reminder_limit,
+            closing_soon_days=self.closing_reminder_days,
+            mail_hours=(self.mail_hours[0], self.mail_hours[1]),
+            mail_weekdays=tuple(self.mail_weekdays),
+        )
+
+    def set_reminder_policy(self, policy: ReminderPolicy) -> None:
+        self.reminder_days = list(policy.after_days)
+        self.reminder_limit = policy.limit
+        self.closing_reminder_days = policy.closing_soon_days
+        self.mail_hours = list(policy.mail_hours)
+        self.mail_weekdays = list(policy.mail_weekdays)
 
     @property
     def is_locked(self) -> bool:

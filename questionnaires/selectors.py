@@ -95,4 +95,5 @@ def questionnaire_document(questionnaire: Questionnaire) -> QuestionnaireDocumen
         closes_at=questionnaire.closes_at,
         time_zone=questionnaire.time_zone,
         nomination_quota=questionnaire.nomination_quota,
+        reminders=questionnaire.reminder_policy,
     )

@@ -80,6 +80,7 @@ def questionnaire_import(*, raw: str | bytes | Any, actor=None, slug: str | None
         time_zone=document.time_zone,
         nomination_quota=document.nomination_quota,
     )
+    questionnaire.set_reminder_policy(document.reminders)
     try:
         questionnaire.full_clean()
     except ValidationError as error:

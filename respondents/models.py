@@ -71,6 +71,14 @@ class Invitation(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # When a referral link was taken up; its token is then replaced, so the forwarded link opens nothing.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The address: refused for good by its mail server (or marked bounced by hand), or opted out.
+    email_failed_at = models.DateTimeField(null=True, blank=True)
+    email_failure = models.CharField(max_length=300, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Reminders queued so far (the scan's counter, kept under the questionnaire's lock).
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    closing_reminder_sent = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["questionnaire", "number"]
@@ -111,6 +119,12 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["questionnaire", "status"], name="invitation_by_status"),
             models.Index(fields=["seed", "wave"], name="invitation_chain"),
+            # The reminder scan: due invitations of a questionnaire by status and reminder count.
+            models.Index(
+                fields=["questionnaire", "status", "reminders_sent", "emailed_at"],
+                name="invitation_reminder_due",
+                condition=Q(email_failed_at__isnull=True, opted_out_at__isnull=True, channel="email"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -284,11 +298,14 @@ class OutboxMessage(models.Model):
 
     class Kind(models.TextChoices):
         INVITATION = "invitation", "Invitation"
+        REMINDER = "reminder", "Reminder"
+        CLOSING = "closing", "Closing-soon reminder"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+        FAILED = "failed", "Failed"  # the server refused it for good, or every retry failed
+        CANCELLED = "cancelled", "Not sent"  # no longer wanted: declined, opted out, completed, closed
 
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="outbox")
     invitation = models.ForeignKey(
@@ -298,16 +315,18 @@ class OutboxMessage(models.Model):
     sequence = models.PositiveSmallIntegerField(default=1)
     # The same message is never queued twice: invitation + kind + sequence.
     key = models.CharField(max_length=120, unique=True)
+    # Rendered when the row is written, or (reminders) when it is delivered: see outbox_render.
     message_id = models.CharField(max_length=200, unique=True)
     to_email = models.EmailField(max_length=254)
-    subject = models.CharField(max_length=300)
-    body_text = models.TextField()
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
     headers = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # a retry's time (backoff)
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # last handed to the broker (the sweep's lease)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -45,16 +45,21 @@ def opt_out(*, invitation: Invitation) -> None:
     finish with the link they hold.
     """
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    now = timezone.now()
     if invitation.email:
         OptOut.objects.bulk_create([OptOut(email_hash=email_hash(invitation.email))], ignore_conflicts=True)
-        # Whatever is still waiting for this address, in any questionnaire, is not sent.
+        # Every invitation of this address, in any questionnaire, leaves the reminder scan ...
+        Invitation.objects.filter(
+            email_normalised=invitation.email_normalised, opted_out_at__isnull=True
+        ).update(opted_out_at=now)
+        # ... and whatever is still waiting for it is not sent.
         OutboxMessage.objects.filter(
             status=OutboxMessage.Status.PENDING, to_email__iexact=invitation.email.strip()
-        ).update(status=OutboxMessage.Status.FAILED, last_error="opted out: not sent")
+        ).update(status=OutboxMessage.Status.CANCELLED, last_error="opted out")
     if not invitation.events.filter(kind=InvitationEvent.Kind.OPTED_OUT).exists():
         InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.OPTED_OUT)
     if invitation.status in (Invitation.Status.CREATED, Invitation.Status.EMAILED):
-        invitation.status, invitation.declined_at = Invitation.Status.DECLINED, timezone.now()
+        invitation.status, invitation.declined_at = Invitation.Status.DECLINED, now
         invitation.save(update_fields=["status", "declined_at"])
         InvitationEvent.objects.create(
             invitation=invitation, kind=InvitationEvent.Kind.DECLINED, detail={"via": "opt-out"}

@@ -10,13 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Max
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django_countries import countries
 
@@ -30,6 +27,7 @@ from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 from questionnaires.services import country_codes
 
+from .emails import email_render
 from .models import (
     Answer,
     Invitation,
@@ -238,54 +236,20 @@ def seeds_import_csv(*, questionnaire: Questionnaire, text: str, actor) -> list[
     return invitations
 
 
-def invitation_link(invitation: Invitation) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("respondents:link", kwargs={"token": invitation.token})
-
-
-def opt_out_link(invitation: Invitation) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse(
-        "respondents:opt_out", kwargs={"token": invitation.opt_out_token}
-    )
-
-
-def _nominator_name(invitation: Invitation) -> str:
-    """Who recommended the invitee, only if the nominator allowed it and gave a name."""
-    if not invitation.nominator_may_be_named or invitation.nominated_by is None:
-        return ""
-    return invitation.nominated_by.name
-
-
 def invitation_email_queue(
     *, invitation: Invitation, questionnaire: Questionnaire, sequence: int = 1
 ) -> OutboxMessage:
     """Render the invitation in the invitee's language and put it in the outbox."""
-    language = invitation.language
-    context = {
-        "invitation": invitation,
-        "language": language,
-        "title": questionnaire.text("title", language),
-        "organisation": questionnaire.text("organisation", language),
-        "introduction": questionnaire.text("introduction", language),
-        "link": invitation_link(invitation),
-        "opt_out_link": opt_out_link(invitation),
-        "nominator_name": _nominator_name(invitation),
-    }
-    with translation.override(language):
-        subject = render_to_string("emails/invitation_subject.txt", context).strip()
-        body_text = render_to_string("emails/invitation.txt", context)
-        body_html = render_to_string("emails/invitation.html", context)
+    invitation.questionnaire = questionnaire
+    email = email_render(invitation, OutboxMessage.Kind.INVITATION)
     return outbox_message_create(
         invitation=invitation,
         kind=OutboxMessage.Kind.INVITATION,
         sequence=sequence,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        # RFC 8058 one-click unsubscribe: mail clients show an "Unsubscribe" button that POSTs here.
-        headers={
-            "List-Unsubscribe": f"<{context['opt_out_link']}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        subject=email.subject,
+        body_text=email.body_text,
+        body_html=email.body_html,
+        headers=email.headers,
     )
 
 
@@ -376,7 +340,7 @@ def response_decline(*, invitation: Invitation) -> Invitation:
     invitation.save(update_fields=["status", "declined_at"])
     InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.DECLINED)
     OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
-        status=OutboxMessage.Status.FAILED, last_error="declined: not sent"
+        status=OutboxMessage.Status.CANCELLED, last_error="declined"
     )
     return invitation
 

@@ -1,9 +1,25 @@
+"""Celery tasks: they take ids, and running one twice does no harm (the outbox rows decide)."""
+
 from celery import shared_task
 
-from .outbox import outbox_deliver
+from .outbox import outbox_deliver_many, outbox_sweep
 
 
 @shared_task(ignore_result=True)
-def deliver_outbox_message_task(message_id: int) -> None:
-    """Takes the row's id; skips a row already sent, so a redelivered task does no harm."""
-    outbox_deliver(message_id=message_id)
+def deliver_outbox_messages_task(message_ids: list[int]) -> None:
+    """Deliver a batch of outbox rows; a row no longer pending (sent, cancelled) is skipped."""
+    outbox_deliver_many(message_ids)
+
+
+@shared_task(ignore_result=True)
+def outbox_sweep_task() -> None:
+    """Enqueue rows whose retry is due, or that the broker never got."""
+    outbox_sweep()
+
+
+@shared_task(ignore_result=True)
+def reminders_scan_task() -> None:
+    """Queue every due reminder of every open questionnaire (beat runs it every 15 minutes)."""
+    from .reminders import reminders_scan_all
+
+    reminders_scan_all()

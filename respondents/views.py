@@ -22,6 +22,7 @@ from questionnaires.engine.routing import visible_questions
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import questionnaire_definition
 
+from .emails import invitation_link
 from .forms import peer_formset
 from .models import Invitation, Response
 from .presenters import answer_lines, country_choices, page_conditions, question_views
@@ -39,7 +40,6 @@ from .selectors import response_progress
 from .services import (
     NotAccepting,
     accepts_answers,
-    invitation_link,
     response_consent,
     response_decline,
     response_save_domain,

@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from consultation.models import AuditEntry
 from respondents.models import Invitation, InvitationEvent, OutboxMessage
@@ -161,7 +162,7 @@ def test_delivering_a_message_twice_sends_it_once(invitation):
     assert OutboxMessage.objects.get(pk=message.pk).attempts == 1
 
 
-def test_a_failed_delivery_is_recorded(
+def test_a_refused_connection_is_recorded_and_retried_later(
     open_questionnaire, researcher, django_capture_on_commit_callbacks, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -173,6 +174,8 @@ def test_a_failed_delivery_is_recorded(
     with django_capture_on_commit_callbacks(execute=True):
         invitation = seed_invite(questionnaire=open_questionnaire, email="x@example.org", actor=researcher)
     message = OutboxMessage.objects.get(invitation=invitation)
-    assert message.status == "failed" and "ConnectionRefusedError" in message.last_error
+    # A temporary failure: the row waits in the database for its retry, with the reason.
+    assert message.status == "pending" and "ConnectionRefusedError" in message.last_error
+    assert message.attempts == 1 and message.next_attempt_at > timezone.now()
     invitation.refresh_from_db()
     assert invitation.status == "created"

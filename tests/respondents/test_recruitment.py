@@ -213,7 +213,9 @@ def test_opting_out_is_honoured_by_every_questionnaire_on_the_platform(
     opt_out(invitation=invitation)
     opt_out(invitation=invitation)  # twice is once
     assert OptOut.objects.count() == 1
-    assert OutboxMessage.objects.get(invitation=waiting).status == OutboxMessage.Status.FAILED
+    assert OutboxMessage.objects.get(invitation=waiting).status == OutboxMessage.Status.CANCELLED
+    waiting.refresh_from_db()
+    assert waiting.opted_out_at is not None  # out of every questionnaire's reminder scan
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.DECLINED  # not yet consented: in effect a refusal
 
@@ -231,5 +233,5 @@ def test_opting_out_is_honoured_by_every_questionnaire_on_the_platform(
     message = OutboxMessage.objects.get(invitation=waiting)
     OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.PENDING)
     sent_before = len(mail.outbox)
-    assert outbox_deliver(message_id=message.pk).status == OutboxMessage.Status.FAILED
+    assert outbox_deliver(message_id=message.pk).status == OutboxMessage.Status.CANCELLED
     assert len(mail.outbox) == sent_before
