@@ -83,5 +83,5 @@ def _reminder_context(invitation: Invitation, *, closing: bool) -> dict:
         context.update(finished=finished, total=len(progress.domains))
     if questionnaire.closes_at:
         local = questionnaire.closes_at.astimezone(questionnaire.zone)
-        context["closes_on"] = formats.date_format(local, "DATE_FORMAT")
+        context["closes_on"] = formats.date_format(local, "j F Y")  # "26 November 2026" / "26 novembre 2026"
     return context
