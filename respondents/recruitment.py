@@ -44,7 +44,7 @@ def opt_out(*, invitation: Invitation) -> None:
     An invitee who had not yet consented has, in effect, declined; one who has started may still
     finish with the link they hold.
     """
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     now = timezone.now()
     if invitation.email:
         OptOut.objects.bulk_create([OptOut(email_hash=email_hash(invitation.email))], ignore_conflicts=True)
@@ -70,10 +70,20 @@ def opt_out(*, invitation: Invitation) -> None:
 
 
 def may_nominate(invitation: Invitation) -> bool:
-    """Respondents who submitted, and invitees who declined, may point to peers."""
-    return invitation.questionnaire.nomination_quota > 0 and invitation.status in (
-        Invitation.Status.COMPLETED,
-        Invitation.Status.DECLINED,
+    """Respondents who submitted, and invitees who declined, may point to peers while the
+    questionnaire is open. Someone who came by a forwarded link must have answered: refusing
+    through one, then forwarding more, would let anyone grow a chain of strangers unanswered."""
+    from .services import accepts_answers
+
+    allowed = (
+        (Invitation.Status.COMPLETED,)
+        if invitation.channel == Invitation.Channel.REFERRAL
+        else (Invitation.Status.COMPLETED, Invitation.Status.DECLINED)
+    )
+    return (
+        invitation.questionnaire.nomination_quota > 0
+        and invitation.status in allowed
+        and accepts_answers(invitation.questionnaire)
     )
 
 
@@ -85,7 +95,9 @@ def nominations_left(invitation: Invitation) -> int:
 def _locked_nominator(nominator: Invitation, wanted: int) -> tuple[Invitation, Questionnaire]:
     """Lock the nominator's row (the quota's guard), check the quota, then lock the questionnaire."""
     nominator = (
-        Invitation.objects.select_for_update(of=("self",))
+        # NO KEY: a chain member nominating meanwhile inserts rows pointing at this one (their seed)
+        # and needs a key-share lock on it; FOR UPDATE would deadlock with the questionnaire lock.
+        Invitation.objects.select_for_update(no_key=True, of=("self",))
         .select_related("questionnaire")
         .get(pk=nominator.pk)
     )

@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare
 from django_countries import countries
 
 from consultation.audit import audit_record
@@ -121,13 +122,14 @@ def seed_invite(
 ) -> Invitation:
     """Invite one official as a seed (wave 0) and queue their invitation email."""
     email, country, language = _checked_seed(questionnaire, email, country, language)
+    # Numbers first: they lock the questionnaire, so no nominator can invite the address meanwhile.
+    (number,) = invitation_numbers_reserve(questionnaire, 1)
     if Invitation.objects.filter(
         questionnaire=questionnaire, email_normalised=normalise_email(email)
     ).exists():
         raise InvitationError(f"{email} is already invited to this questionnaire")
     if is_opted_out(email):
         raise InvitationError(OPTED_OUT_MESSAGE.format(email=email))
-    (number,) = invitation_numbers_reserve(questionnaire, 1)
     invitation = invitation_create(
         questionnaire=questionnaire,
         number=number,
@@ -220,6 +222,8 @@ def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str,
 @transaction.atomic
 def seeds_import_csv(*, questionnaire: Questionnaire, text: str, actor) -> list[Invitation]:
     """Invite every row of a CSV as a seed, or none if any row is bad."""
+    # Locked before the rows are checked, so no nominator can invite one of the addresses meanwhile.
+    Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).first()
     rows = parse_seed_csv(questionnaire=questionnaire, text=text)
     numbers = invitation_numbers_reserve(questionnaire, len(rows))
     invitations = [
@@ -277,12 +281,24 @@ def accepts_answers(questionnaire: Questionnaire, now: datetime | None = None) -
     )
 
 
-def _locked_invitation(invitation: Invitation) -> Invitation:
-    return (
-        Invitation.objects.select_for_update(of=("self",))
+class LinkReplaced(Exception):
+    """The link this browser opened was taken up by someone else meanwhile (a forwarded link)."""
+
+
+def _locked_invitation(invitation: Invitation, token: str | None = None) -> Invitation:
+    """The invitation's row, locked; with `token`, only if it is still the link this browser holds.
+
+    FOR NO KEY UPDATE: rows inserted elsewhere that point at this one (a nominee's seed, say) need
+    only a key-share lock, so they do not wait on it, and no deadlock can form through them.
+    """
+    locked = (
+        Invitation.objects.select_for_update(no_key=True, of=("self",))
         .select_related("questionnaire")
         .get(pk=invitation.pk)
     )
+    if token is not None and not constant_time_compare(locked.token, token):
+        raise LinkReplaced
+    return locked
 
 
 def _referral_claim(invitation: Invitation) -> None:  # the invitation's row is locked by the caller
@@ -300,9 +316,12 @@ def _referral_claim(invitation: Invitation) -> None:  # the invitation's row is 
 
 
 @transaction.atomic
-def response_consent(*, invitation: Invitation, language: str) -> Response:
-    """Record consent (time and consent text version) and open the response. Twice is once."""
-    invitation = _locked_invitation(invitation)
+def response_consent(*, invitation: Invitation, language: str, token: str | None = None) -> Response:
+    """Record consent (time and consent text version) and open the response. Twice is once.
+
+    With `token` (the link the browser opened), refuse with LinkReplaced if it is no longer the
+    invitation's: someone else took up the forwarded link meanwhile."""
+    invitation = _locked_invitation(invitation, token)
     questionnaire = invitation.questionnaire
     if not accepts_answers(questionnaire) or not invitation.is_active:
         raise NotAccepting
@@ -325,9 +344,9 @@ def response_consent(*, invitation: Invitation, language: str) -> Response:
 
 
 @transaction.atomic
-def response_decline(*, invitation: Invitation) -> Invitation:
-    """Record a refusal; no further email goes to this invitation."""
-    invitation = _locked_invitation(invitation)
+def response_decline(*, invitation: Invitation, token: str | None = None) -> Invitation:
+    """Record a refusal; no further email goes to this invitation. `token` as for response_consent."""
+    invitation = _locked_invitation(invitation, token)
     if invitation.status in (
         Invitation.Status.COMPLETED,
         Invitation.Status.DECLINED,

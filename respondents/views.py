@@ -38,6 +38,7 @@ from .recruitment import (
 )
 from .selectors import response_progress
 from .services import (
+    LinkReplaced,
     NotAccepting,
     accepts_answers,
     response_consent,
@@ -104,6 +105,10 @@ def respondent_view(view):
     def wrapper(request: HttpRequest, *args, **kwargs):
         invitation_id = request.session.get(SESSION_KEY)
         invitation = _session_invitation(invitation_id) if isinstance(invitation_id, int) else None
+        legacy = invitation is not None and SESSION_TOKEN_KEY not in request.session
+        if legacy and invitation.channel == Invitation.Channel.EMAIL:
+            # A session opened before links were bound to their token: emailed links never change.
+            request.session[SESSION_TOKEN_KEY] = invitation.token
         if (
             invitation is None
             or invitation.status == Invitation.Status.REVOKED
@@ -195,12 +200,16 @@ def landing(request: HttpRequest) -> HttpResponse:
 @require_POST
 @respondent_view
 def consent(request: HttpRequest) -> HttpResponse:
-    was_referral = _unclaimed_referral(request.invitation)
+    token = request.session[SESSION_TOKEN_KEY]
     try:
-        response = response_consent(invitation=request.invitation, language=request.LANGUAGE_CODE)
+        response = response_consent(
+            invitation=request.invitation, language=request.LANGUAGE_CODE, token=token
+        )
+    except LinkReplaced:  # another browser took up this forwarded link first
+        return neutral_page(request)
     except NotAccepting:
         return _closed_page(request, status=409)
-    if was_referral:
+    if response.invitation.token != token:  # this browser took up a forwarded link: it has a new one
         _session_open(request, response.invitation)
         messages.info(
             request,
@@ -219,8 +228,13 @@ def _unclaimed_referral(invitation: Invitation) -> bool:
 def decline(request: HttpRequest) -> HttpResponse:
     if request.response is not None and request.response.is_submitted:
         return redirect("respondents:thanks")
-    invitation = response_decline(invitation=request.invitation)
-    _session_open(request, invitation)  # a referral link taken up by a refusal has a new token
+    token = request.session[SESSION_TOKEN_KEY]
+    try:
+        invitation = response_decline(invitation=request.invitation, token=token)
+    except LinkReplaced:
+        return neutral_page(request)
+    if invitation.token != token:  # a forwarded link taken up by a refusal has a new token
+        _session_open(request, invitation)
     return redirect("respondents:landing")
 
 
@@ -458,6 +472,8 @@ def nominate(request: HttpRequest) -> HttpResponse:
     if not may_nominate(invitation):
         return render(request, "respondents/not_now.html", _context(request), status=409)
     left = nominations_left(invitation)
+    if left == 0:
+        return render(request, "respondents/not_now.html", _context(request), status=409)
     formset = peer_formset(
         left,
         languages=[(code, _language_name(code)) for code in request.questionnaire.languages],

@@ -198,3 +198,56 @@ def test_a_forged_nominator_field_is_ignored(submitted, invitation, open_questio
     data = {**rows({"email": "new@example.gov"}), "nominator": str(other.pk), "nominated_by": str(other.pk)}
     assert submitted.post("/r/nominate/", data).status_code == 302
     assert Invitation.objects.get(email_normalised="new@example.gov").nominated_by == invitation
+
+
+def test_nominating_stops_when_the_questionnaire_closes(submitted, open_questionnaire):
+    from questionnaires.models import Questionnaire
+
+    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(status=Questionnaire.Status.CLOSED)
+    assert submitted.post("/r/nominate/", rows({"email": "late@example.gov"})).status_code == 409
+    assert submitted.post("/r/forward/", {"count": "1"}).status_code == 409
+    assert "Who else should we consult?" not in submitted.get("/r/thanks/").content.decode()
+    assert not Nomination.objects.exists()
+
+
+def test_nominating_past_the_quota_says_not_now(submitted):
+    submitted.post("/r/forward/", {"count": "3"})
+    assert submitted.post("/r/nominate/", rows({"email": "more@example.gov"})).status_code == 409
+
+
+def test_whoever_refuses_through_a_forwarded_link_cannot_forward_more(submitted):
+    """Otherwise anyone could grow a chain of strangers, link after link, without answering."""
+    submitted.post("/r/forward/", {"count": "1"})
+    referral = Invitation.objects.get(channel="referral")
+    stranger = Client()
+    stranger.get(f"/r/{referral.token}/")
+    stranger.post("/r/decline/")
+    assert stranger.post("/r/forward/", {"count": "3"}).status_code == 409
+    assert stranger.post("/r/nominate/", rows({"email": "x@example.gov"})).status_code == 409
+    assert Invitation.objects.filter(channel="referral").count() == 1
+
+
+def test_a_browser_racing_for_a_forwarded_link_gets_nothing(submitted):
+    """Two browsers pass the page's token check; the first to consent takes the link. The second's
+    consent or refusal, arriving with the old token, changes nothing and opens nothing."""
+    from respondents.services import LinkReplaced, response_decline
+
+    submitted.post("/r/forward/", {"count": "1"})
+    referral = Invitation.objects.get(channel="referral")
+    forwarded = referral.token
+    stale = Invitation.objects.get(pk=referral.pk)  # what the slower browser's request had loaded
+    response_consent(invitation=referral, language="en", token=forwarded)
+    with pytest.raises(LinkReplaced):
+        response_consent(invitation=stale, language="en", token=forwarded)
+    with pytest.raises(LinkReplaced):
+        response_decline(invitation=stale, token=forwarded)
+    referral.refresh_from_db()
+    assert referral.status == Invitation.Status.CONSENTED and referral.token != forwarded
+
+
+def test_a_session_from_before_links_were_bound_to_tokens_still_works(invitation, session_key):
+    client = session_client(invitation)
+    session = client.session
+    del session["respondent_token"]
+    session.save()
+    assert client.get("/r/").status_code == 200

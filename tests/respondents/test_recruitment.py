@@ -235,3 +235,37 @@ def test_opting_out_is_honoured_by_every_questionnaire_on_the_platform(
     sent_before = len(mail.outbox)
     assert outbox_deliver(message_id=message.pk).status == OutboxMessage.Status.CANCELLED
     assert len(mail.outbox) == sent_before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_seed_and_its_nominee_nominating_at_once_do_not_deadlock(open_questionnaire, researcher):
+    """The nominee's new invitations point at the seed (their chain's seed) while the seed locks
+    its own row to nominate: with FOR UPDATE this deadlocked on PostgreSQL."""
+    seed = response_decline(
+        invitation=seed_invite(questionnaire=open_questionnaire, email="s@example.gov", actor=None)
+    )
+    (first,) = nominations_create(nominator=seed, peers=[peer("b@example.gov")])
+    nominee = response_decline(invitation=first.invitation)
+    errors = []
+    for round_ in range(2):
+        barrier = threading.Barrier(2)
+
+        def nominate(nominator, address, barrier=barrier):
+            try:
+                barrier.wait()
+                nominations_create(nominator=nominator, peers=[peer(address)])
+            except Exception as error:  # reported below
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=nominate, args=(seed, f"s{round_}@peer.gov")),
+            threading.Thread(target=nominate, args=(nominee, f"b{round_}@peer.gov")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert Invitation.objects.filter(seed=seed).count() == 5
