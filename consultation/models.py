@@ -29,6 +29,11 @@ class AuditEntry(models.Model):
         MEMBER_REMOVED = "membership.removed", "Member removed"
         INVITATION_CREATED = "invitation.created", "Invitations created"
         PERSONAL_DATA_VIEWED = "personal_data.viewed", "Names and emails viewed"
+        INVITATION_RESENT = "invitation.resent", "Invitation re-sent"
+        INVITATION_ADDRESS_CORRECTED = "invitation.address_corrected", "Invitation address corrected"
+        INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
+        INVITATION_BOUNCED = "invitation.bounced", "Address marked as bouncing"
+        REMINDERS_SENT = "reminders.sent", "Reminders sent now"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

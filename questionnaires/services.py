@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -16,7 +17,13 @@ from django_countries import countries
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
 
-from .definition_format import DefinitionError, QuestionnaireDocument, canonical_condition, parse_document
+from .definition_format import (
+    DefinitionError,
+    QuestionnaireDocument,
+    ReminderPolicy,
+    canonical_condition,
+    parse_document,
+)
 from .engine.checks import Problem, definition_problems
 from .models import Choice, ConsentVersion, Domain, Membership, Question, Questionnaire
 from .selectors import questionnaire_definition
@@ -229,6 +236,33 @@ def questionnaire_set_schedule(
         target=questionnaire,
         questionnaire=questionnaire,
         detail={"schedule": {key: str(value) if value else None for key, value in before.items()}},
+    )
+    return questionnaire
+
+
+@transaction.atomic
+def questionnaire_set_reminder_policy(
+    *, questionnaire: Questionnaire, policy: ReminderPolicy, actor
+) -> Questionnaire:
+    """Change when reminders go out. Raises ValueError naming each rule the policy breaks."""
+    problems = policy.problems()
+    if problems:
+        raise ValueError("; ".join(f"{key}: {message}" for key, message in problems))
+    questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+    before = questionnaire.reminder_policy
+    questionnaire.set_reminder_policy(policy)
+    questionnaire.save(
+        update_fields=[
+            "reminder_days", "reminder_limit", "closing_reminder_days", "mail_hours", "mail_weekdays",
+            "updated_at",
+        ]
+    )  # fmt: skip
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.QUESTIONNAIRE_EDITED,
+        target=questionnaire,
+        questionnaire=questionnaire,
+        detail={"reminders": {"before": asdict(before), "after": asdict(policy)}},
     )
     return questionnaire
 

@@ -98,3 +98,94 @@ def peer_formset(left: int, *, languages, countries, default_language: str, data
         prefix="peer",
         form_kwargs={"languages": languages, "countries": countries, "default_language": default_language},
     )
+
+
+# --- Researchers' forms (crispy) ------------------------------------------------------------------
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+# Where each rule of ReminderPolicy.problems() shows its message in the form.
+POLICY_FIELDS = {"mail_hours": "end_hour", "mail_weekdays": "weekdays"}
+
+
+class ReminderPolicyForm(forms.Form):
+    after_days = forms.CharField(
+        label="Reminders, days after the invitation",
+        help_text="Whole days, in increasing order, separated by commas, such as 7, 14. Empty: none.",
+        required=False,
+    )
+    limit = forms.IntegerField(
+        label="At most this many reminders per person", min_value=0, max_value=10,
+        help_text="The closing-soon reminder included; 0 turns reminders off.",
+    )  # fmt: skip
+    closing_soon_days = forms.IntegerField(
+        label="Closing-soon reminder, days before the closing date", min_value=0, max_value=60,
+        help_text="0: none.",
+    )  # fmt: skip
+    first_hour = forms.IntegerField(label="Send from (hour)", min_value=0, max_value=23)
+    end_hour = forms.IntegerField(label="Until (hour)", min_value=1, max_value=24)
+    weekdays = forms.TypedMultipleChoiceField(
+        label="On", choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, time_zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_hour"].help_text = f"Hours in the questionnaire's time zone, {time_zone}."
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    @classmethod
+    def initial_from(cls, policy) -> dict:
+        return {
+            "after_days": ", ".join(str(day) for day in policy.after_days),
+            "limit": policy.limit,
+            "closing_soon_days": policy.closing_soon_days,
+            "first_hour": policy.mail_hours[0],
+            "end_hour": policy.mail_hours[1],
+            "weekdays": list(policy.mail_weekdays),
+        }
+
+    def clean_after_days(self) -> tuple[int, ...]:
+        raw = self.cleaned_data["after_days"]
+        try:
+            return tuple(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
+        except ValueError:
+            raise forms.ValidationError(
+                "Use whole numbers of days separated by commas, such as 7, 14."
+            ) from None
+
+    def policy(self):
+        from questionnaires.definition_format import ReminderPolicy
+
+        data = self.cleaned_data
+        return ReminderPolicy(
+            after_days=data["after_days"],
+            limit=data["limit"],
+            closing_soon_days=data["closing_soon_days"],
+            mail_hours=(data["first_hour"], data["end_hour"]),
+            mail_weekdays=tuple(sorted(data["weekdays"])),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            for key, message in self.policy().problems():
+                self.add_error(POLICY_FIELDS.get(key, key), message)
+        return cleaned
+
+
+class AddressForm(forms.Form):
+    email = forms.EmailField(label="Correct address", max_length=254)
+
+
+class BounceForm(forms.Form):
+    reason = forms.CharField(label="Reason (from the bounce message)", max_length=250, required=False)

@@ -16,10 +16,13 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from consultation.audit import audit_record
+from consultation.models import AuditEntry
 from questionnaires.models import Questionnaire
 
 from .models import Invitation, OutboxMessage
 from .outbox import message_id_for, outbox_sweep
+from .services import accepts_answers, questionnaire_lock
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +48,6 @@ def mail_window_open(questionnaire: Questionnaire, now: datetime) -> bool:
 
 def not_now_reason(questionnaire: Questionnaire, now: datetime) -> str:
     """Why this questionnaire sends no reminder at all at `now`, or ""."""
-    from .services import accepts_answers
-
     if not accepts_answers(questionnaire, now):
         return "the questionnaire does not accept answers now"
     if questionnaire.reminder_limit == 0:
@@ -110,8 +111,7 @@ def reminders_queue(questionnaire: Questionnaire, *, now: datetime | None = None
         return 0
     queued = 0
     with transaction.atomic():
-        # Serialises scans of one questionnaire: the counters below are read and written under it.
-        Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).first()
+        questionnaire_lock(questionnaire)  # two scans at once: the second finds nothing left to do
         for batch in due_batches(questionnaire, now):
             queued += _queue_batch(questionnaire, batch, now)
         if queued:
@@ -121,7 +121,9 @@ def reminders_queue(questionnaire: Questionnaire, *, now: datetime | None = None
     return queued
 
 
-def _queue_batch(questionnaire: Questionnaire, batch: Batch, now: datetime) -> int:
+def _queue_batch(questionnaire: Questionnaire, batch: Batch, now: datetime, once: bool = False) -> int:
+    """Queue the batch in chunks; the counters it updates take each invitation out of the batch,
+    except in a one-off batch (`once`), which is read a single time."""
     queued = 0
     while True:
         rows = list(batch.invitations.order_by("pk").values_list("pk", "email", "reminders_sent")[:CHUNK])
@@ -147,6 +149,35 @@ def _queue_batch(questionnaire: Questionnaire, batch: Batch, now: datetime) -> i
             counters["closing_reminder_sent"] = True
         Invitation.objects.filter(pk__in=[row[0] for row in rows]).update(**counters)
         queued += len(rows)
+        if once:
+            return queued
+
+
+@transaction.atomic
+def reminders_send_now(*, questionnaire: Questionnaire, invitation_ids: list[int], actor) -> int:
+    """A researcher's "remind now" for a selection: whoever of it may still be reminded, at once
+    (mail hours aside: a person chose to send now). Counts like a scheduled reminder."""
+    if not accepts_answers(questionnaire):
+        return 0
+    questionnaire_lock(questionnaire)
+    now = timezone.now()
+    batch = Batch(
+        kind=OutboxMessage.Kind.REMINDER,
+        number=0,
+        why="sent now by a researcher",
+        invitations=remindable(questionnaire).filter(pk__in=invitation_ids),
+    )
+    queued = _queue_batch(questionnaire, batch, now, once=True)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.REMINDERS_SENT,
+        target=questionnaire,
+        questionnaire=questionnaire,
+        detail={"asked": len(invitation_ids), "queued": queued},
+    )
+    if queued:
+        transaction.on_commit(outbox_sweep)
+    return queued
 
 
 def reminders_scan_all(*, now: datetime | None = None) -> int:

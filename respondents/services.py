@@ -71,9 +71,14 @@ class CsvError(ValueError):
 # --- Invitations --------------------------------------------------------------------------------
 
 
+def questionnaire_lock(questionnaire: Questionnaire) -> None:
+    """Serialises the writers of a questionnaire's invitations (numbers, addresses, reminder counters)."""
+    Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).first()
+
+
 def invitation_numbers_reserve(questionnaire: Questionnaire, count: int) -> range:
     """Pseudonymous numbers, allocated under the questionnaire's row lock so two writers never collide."""
-    Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).first()
+    questionnaire_lock(questionnaire)
     highest = Invitation.objects.filter(questionnaire=questionnaire).aggregate(top=Max("number"))["top"] or 0
     return range(highest + 1, highest + 1 + count)
 
@@ -223,7 +228,7 @@ def parse_seed_csv(*, questionnaire: Questionnaire, text: str) -> list[dict[str,
 def seeds_import_csv(*, questionnaire: Questionnaire, text: str, actor) -> list[Invitation]:
     """Invite every row of a CSV as a seed, or none if any row is bad."""
     # Locked before the rows are checked, so no nominator can invite one of the addresses meanwhile.
-    Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).first()
+    questionnaire_lock(questionnaire)
     rows = parse_seed_csv(questionnaire=questionnaire, text=text)
     numbers = invitation_numbers_reserve(questionnaire, len(rows))
     invitations = [
@@ -569,3 +574,127 @@ def response_submit(*, response: Response) -> Response:
     )
     InvitationEvent.objects.create(invitation_id=response.invitation_id, kind=InvitationEvent.Kind.COMPLETED)
     return response
+
+
+# --- Researchers' actions on invitations (each audited; every email through the outbox) ----------
+
+
+def _next_sequence(invitation: Invitation, kind: str) -> int:
+    top = OutboxMessage.objects.filter(invitation=invitation, kind=kind).aggregate(top=Max("sequence"))["top"]
+    return (top or 0) + 1
+
+
+def _locked_for_staff(invitation: Invitation) -> Invitation:
+    return (
+        Invitation.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("questionnaire")
+        .get(pk=invitation.pk)
+    )
+
+
+def _cancel_pending(invitation: Invitation, reason: str) -> int:
+    return OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.CANCELLED, last_error=reason
+    )
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, actor) -> OutboxMessage:
+    """Send the invitation again (same personal link) as a new outbox message."""
+    invitation = _locked_for_staff(invitation)
+    if invitation.channel != Invitation.Channel.EMAIL or not invitation.email:
+        raise InvitationError(f"{invitation.label} has no email address: it came by a forwarded link")
+    if not invitation.is_active or invitation.status == Invitation.Status.COMPLETED:
+        raise InvitationError(
+            f"{invitation.label} is {invitation.get_status_display().lower()}: nothing to re-send"
+        )
+    if invitation.opted_out_at or is_opted_out(invitation.email):
+        raise InvitationError(OPTED_OUT_MESSAGE.format(email=invitation.label))
+    if invitation.email_failed_at:
+        raise InvitationError(
+            f"{invitation.label}'s address failed ({invitation.email_failure}): correct the address first"
+        )
+    message = invitation_email_queue(
+        invitation=invitation,
+        questionnaire=invitation.questionnaire,
+        sequence=_next_sequence(invitation, OutboxMessage.Kind.INVITATION),
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.INVITATION_RESENT,
+        target=invitation,
+        questionnaire=invitation.questionnaire,
+        detail={"sequence": message.sequence},
+    )
+    return message
+
+
+@transaction.atomic
+def invitation_correct_address(*, invitation: Invitation, email: str, actor) -> OutboxMessage:
+    """Replace a wrong or bouncing address and send the invitation to the new one."""
+    invitation = _locked_for_staff(invitation)
+    questionnaire = invitation.questionnaire
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvitationError(f"{email!r} is not a valid email address") from None
+    questionnaire_lock(questionnaire)  # nobody can invite the new address meanwhile
+    if (
+        Invitation.objects.filter(questionnaire=questionnaire, email_normalised=normalise_email(email))
+        .exclude(pk=invitation.pk)
+        .exists()
+    ):
+        raise InvitationError(f"{email} is already invited to this questionnaire")
+    if is_opted_out(email):
+        raise InvitationError(OPTED_OUT_MESSAGE.format(email=email))
+    _cancel_pending(invitation, "address corrected")
+    invitation.email, invitation.email_normalised = email, normalise_email(email)
+    invitation.email_failed_at, invitation.email_failure, invitation.opted_out_at = None, "", None
+    invitation.save(
+        update_fields=["email", "email_normalised", "email_failed_at", "email_failure", "opted_out_at"]
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.INVITATION_ADDRESS_CORRECTED,
+        target=invitation,
+        questionnaire=questionnaire,
+    )
+    return invitation_resend(invitation=invitation, actor=actor)
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
+    """The link stops working (the neutral page), and nothing more is sent; answers already saved stay."""
+    invitation = _locked_for_staff(invitation)
+    if invitation.status == Invitation.Status.REVOKED:
+        return invitation
+    invitation.status, invitation.revoked_at = Invitation.Status.REVOKED, timezone.now()
+    invitation.save(update_fields=["status", "revoked_at"])
+    InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.REVOKED)
+    _cancel_pending(invitation, "revoked")
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.INVITATION_REVOKED,
+        target=invitation,
+        questionnaire=invitation.questionnaire,
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_mark_bounced(*, invitation: Invitation, reason: str, actor) -> Invitation:
+    """A bounce that arrived later (by mail, or from the provider): no more email to the address."""
+    invitation = _locked_for_staff(invitation)
+    reason = (reason.strip() or "bounced")[:250]
+    invitation.email_failed_at, invitation.email_failure = timezone.now(), f"marked by hand: {reason}"
+    invitation.save(update_fields=["email_failed_at", "email_failure"])
+    _cancel_pending(invitation, "the address bounces")
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.INVITATION_BOUNCED,
+        target=invitation,
+        questionnaire=invitation.questionnaire,
+        detail={"reason": reason},
+    )
+    return invitation

@@ -4,6 +4,7 @@ from collections import Counter
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -12,11 +13,22 @@ from consultation.models import AuditEntry
 from questionnaires.access import questionnaire_action_required
 from questionnaires.models import Questionnaire
 from questionnaires.permissions import Action
+from questionnaires.services import questionnaire_set_reminder_policy
 
-from .forms import SeedCsvForm, SeedForm
+from .forms import AddressForm, BounceForm, ReminderPolicyForm, SeedCsvForm, SeedForm
 from .models import Invitation, Nomination
+from .reminders import reminders_preview, reminders_send_now
 from .selectors import chain_summaries, nomination_counts
-from .services import CsvError, InvitationError, seed_invite, seeds_import_csv
+from .services import (
+    CsvError,
+    InvitationError,
+    invitation_correct_address,
+    invitation_mark_bounced,
+    seed_invite,
+    seeds_import_csv,
+)
+from .services import invitation_resend as invitation_resend_service
+from .services import invitation_revoke as invitation_revoke_service
 
 PAGE_SIZE = 100
 
@@ -50,6 +62,7 @@ def _page(
         {
             "questionnaire": questionnaire,
             "page": page,
+            "can_remind": Action.REMIND in request.questionnaire_actions,
             "show_personal": _shows_personal_data(request, questionnaire, "invitations", page),
             "seed_form": seed_form or SeedForm(languages=questionnaire.languages),
             "csv_form": csv_form or SeedCsvForm(),
@@ -95,9 +108,13 @@ def invitations_upload(request, questionnaire: Questionnaire):
 @questionnaire_action_required(Action.VIEW)
 def invitation_detail(request, questionnaire: Questionnaire, number: int):
     """One invitation's place in its chain: who nominated it, whom it nominated, what became of it."""
-    invitation = get_object_or_404(
-        Invitation.objects.select_related("nominated_by", "seed"), questionnaire=questionnaire, number=number
-    )
+    return invitation_detail_page(request, questionnaire, _invitation_of(questionnaire, number))
+
+
+def invitation_detail_page(
+    request, questionnaire: Questionnaire, invitation: Invitation, *, address_form=None, status=200
+):
+    invitation = Invitation.objects.select_related("nominated_by", "seed").get(pk=invitation.pk)
     nominees = list(invitation.nominees.order_by("number"))
     outcomes = Counter(invitation.nominations.values_list("outcome", flat=True))
     return render(
@@ -109,10 +126,15 @@ def invitation_detail(request, questionnaire: Questionnaire, number: int):
             "nominees": nominees,
             "outcomes": [(label, outcomes[value]) for value, label in Nomination.Outcome.choices],
             "events": invitation.events.all(),
+            "messages_sent": invitation.outbox.order_by("created_at", "id"),
+            "can_invite": Action.INVITE in request.questionnaire_actions,
+            "address_form": address_form or AddressForm(),
+            "bounce_form": BounceForm(),
             "show_personal": _shows_personal_data(
                 request, questionnaire, "invitation", [invitation, *nominees]
             ),
         },
+        status=status,
     )
 
 
@@ -133,4 +155,136 @@ def chains(request, questionnaire: Questionnaire):
             "outcome_labels": dict(Nomination.Outcome.choices),
             "show_personal": _shows_personal_data(request, questionnaire, "chains", page),
         },
+    )
+
+
+# --- Re-send, correct, revoke, bounce; reminders ------------------------------------------------
+
+
+def _invitation_of(questionnaire: Questionnaire, number: int) -> Invitation:
+    return get_object_or_404(Invitation, questionnaire=questionnaire, number=number)
+
+
+def _action(request, questionnaire: Questionnaire, number: int, act, done: str):
+    invitation = _invitation_of(questionnaire, number)
+    try:
+        act(invitation)
+    except InvitationError as error:
+        messages.error(request, str(error))
+        return invitation_detail_page(request, questionnaire, invitation, status=400)
+    messages.success(request, done.format(label=invitation.label))
+    return redirect("respondents_staff:invitation", slug=questionnaire.slug, number=number)
+
+
+@require_POST
+@questionnaire_action_required(Action.INVITE)
+def invitation_resend(request, questionnaire: Questionnaire, number: int):
+    return _action(
+        request,
+        questionnaire,
+        number,
+        lambda invitation: invitation_resend_service(invitation=invitation, actor=request.user),
+        "The invitation to {label} is in the outbox again.",
+    )
+
+
+@require_POST
+@questionnaire_action_required(Action.INVITE)
+def invitation_address(request, questionnaire: Questionnaire, number: int):
+    form = AddressForm(request.POST)
+    if not form.is_valid():
+        invitation = _invitation_of(questionnaire, number)
+        return invitation_detail_page(request, questionnaire, invitation, address_form=form, status=400)
+    return _action(
+        request,
+        questionnaire,
+        number,
+        lambda invitation: invitation_correct_address(
+            invitation=invitation, email=form.cleaned_data["email"], actor=request.user
+        ),
+        "{label}'s address is corrected and the invitation is in the outbox.",
+    )
+
+
+@require_POST
+@questionnaire_action_required(Action.INVITE)
+def invitation_revoke(request, questionnaire: Questionnaire, number: int):
+    return _action(
+        request,
+        questionnaire,
+        number,
+        lambda invitation: invitation_revoke_service(invitation=invitation, actor=request.user),
+        "{label} is revoked: the link opens nothing and no more email goes out.",
+    )
+
+
+@require_POST
+@questionnaire_action_required(Action.INVITE)
+def invitation_bounced(request, questionnaire: Questionnaire, number: int):
+    form = BounceForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _action(
+        request,
+        questionnaire,
+        number,
+        lambda invitation: invitation_mark_bounced(invitation=invitation, reason=reason, actor=request.user),
+        "{label}'s address is marked as bouncing: nothing more is sent to it.",
+    )
+
+
+@require_POST
+@questionnaire_action_required(Action.REMIND)
+def invitations_remind(request, questionnaire: Questionnaire):
+    """ "Remind now" for the invitations ticked on the list."""
+    try:
+        ids = sorted({int(value) for value in request.POST.getlist("invitation")})
+    except ValueError:
+        return HttpResponseBadRequest("Invitations are named by number.")
+    if not ids or len(ids) > PAGE_SIZE:
+        messages.error(request, f"Tick between 1 and {PAGE_SIZE} invitations to remind.")
+        return redirect("respondents_staff:invitations", slug=questionnaire.slug)
+    pks = list(
+        Invitation.objects.filter(questionnaire=questionnaire, pk__in=ids).values_list("pk", flat=True)
+    )
+    queued = reminders_send_now(questionnaire=questionnaire, invitation_ids=pks, actor=request.user)
+    skipped = len(ids) - queued
+    messages.success(
+        request,
+        f"Queued {queued} reminder(s)."
+        + (f" {skipped} of those ticked cannot be reminded (finished, declined, revoked, opted out, "
+           "or the address failed)." if skipped else ""),
+    )  # fmt: skip
+    return redirect("respondents_staff:invitations", slug=questionnaire.slug)
+
+
+@questionnaire_action_required(Action.REMIND)
+def reminder_policy(request, questionnaire: Questionnaire):
+    """When reminders go out, and who would be reminded if the scan ran now."""
+    if request.method == "POST":
+        form = ReminderPolicyForm(request.POST, time_zone=questionnaire.time_zone)
+        if form.is_valid():
+            questionnaire_set_reminder_policy(
+                questionnaire=questionnaire, policy=form.policy(), actor=request.user
+            )
+            messages.success(request, "Reminder settings saved.")
+            return redirect("respondents_staff:reminders", slug=questionnaire.slug)
+        status = 400
+    else:
+        form = ReminderPolicyForm(
+            initial=ReminderPolicyForm.initial_from(questionnaire.reminder_policy),
+            time_zone=questionnaire.time_zone,
+        )
+        status = 200
+    reason, due = reminders_preview(questionnaire)
+    return render(
+        request,
+        "respondents/staff/reminders.html",
+        {
+            "questionnaire": questionnaire,
+            "form": form,
+            "reason": reason,
+            "due": due[:PAGE_SIZE],
+            "due_count": len(due),
+        },
+        status=status,
     )

@@ -56,6 +56,13 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Chains are for every member (monitors watch them grow); names only with personal-data access.
     "respondents_staff:chains": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "respondents_staff:invitation": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    "respondents_staff:invitation_resend": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
+    # A correction without an address is refused as a form error by those allowed to correct.
+    "respondents_staff:invitation_address": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
+    "respondents_staff:invitation_revoke": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
+    "respondents_staff:invitation_bounced": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
+    "respondents_staff:remind": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
+    "respondents_staff:reminders": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
     # Respondent pages: only the session opened by a personal link gets in; everyone else,
     # staff included, gets the neutral page.
     "respondents:landing": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
