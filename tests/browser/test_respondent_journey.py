@@ -283,6 +283,7 @@ def test_seed_nominates_a_colleague_who_answers_in_turn(
         check_accessible(page)
 
         page.goto(f"{live_server.url}/q/{open_questionnaire.slug}/invitations/{ana.number}/")
-        expect(page.locator("tbody tr")).to_have_count(1)
-        expect(page.locator("tbody tr td").first).to_have_text(ben.pseudonym)
+        nominated = page.locator("table[aria-labelledby='nominated-heading'] tbody tr")
+        expect(nominated).to_have_count(1)
+        expect(nominated.locator("td").first).to_have_text(ben.pseudonym)
         expect(page.locator("main")).not_to_contain_text("Ana Official")
