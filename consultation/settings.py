@@ -144,19 +144,40 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localh
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+# Acknowledge a task only once it has run, and give it back if its worker process dies: a task
+# lost with a crash runs again. Tasks take ids and the outbox rows decide, so running twice is safe.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per process: a crashed worker holds back (and later hands back) only that one.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged task (its whole worker was killed) goes back to the queue after this long.
+    # Longer than any task runs (a batch of 100 emails takes seconds), or it would run twice at once;
+    # the outbox sweep, not this timeout, is what recovers lost deliveries quickly.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # How often kombu looks for such tasks (interval x throttle seconds; its default is 10 x 10).
+    "unacked_restore_interval": env.float("CELERY_UNACKED_RESTORE_INTERVAL", default=10.0),
+    "unacked_restore_throttle": env.float("CELERY_UNACKED_RESTORE_THROTTLE", default=10.0),
+}
+# A request that queues an email must not hang while Redis is down: a short connection timeout and
+# a short publish retry, after which the row waits in the database for the sweep.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 CELERY_TIMEZONE = "UTC"
 # Run by exactly one `celery -A consultation beat` (two would scan twice; the outbox keys would still
 # keep each reminder single, but the work would double).
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "consultation.tasks.heartbeat", "schedule": 60.0},
-    "outbox-sweep": {"task": "respondents.tasks.outbox_sweep_task", "schedule": 60.0},
+    "outbox-sweep": {
+        "task": "respondents.tasks.outbox_sweep_task",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=60),
+    },
     "reminder-scan": {
         "task": "respondents.tasks.reminders_scan_task",
         "schedule": env.float("REMINDER_SCAN_SECONDS", default=15 * 60),

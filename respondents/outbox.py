@@ -104,11 +104,16 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 10_000) -> int:
 
 
 def outbox_deliver_many(message_ids: Iterable[int]) -> None:
-    for message_id in message_ids:
-        outbox_deliver(message_id=message_id)
+    """Deliver a batch over one SMTP connection (reopened after an error)."""
+    connection = get_connection()
+    try:
+        for message_id in message_ids:
+            outbox_deliver(message_id=message_id, connection=connection)
+    finally:
+        connection.close()
 
 
-def outbox_deliver(*, message_id: int, now: datetime | None = None) -> OutboxMessage | None:
+def outbox_deliver(*, message_id: int, now: datetime | None = None, connection=None) -> OutboxMessage | None:
     """Send one queued email. Safe to run twice: a message no longer pending is skipped.
 
     The row stays locked while the SMTP server is talked to, so a second delivery of the same
@@ -136,8 +141,10 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> OutboxMes
             _render(message)
         message.attempts += 1
         try:
-            _send(message)
+            _send(message, connection)
         except Exception as error:
+            if connection is not None:
+                connection.close()  # a broken session is not reused for the next message
             _record_failure(message, error, now)
             return message
         message.status, message.sent_at, message.last_error = OutboxMessage.Status.SENT, now, ""
@@ -182,7 +189,7 @@ def _render(message: OutboxMessage) -> None:
     message.headers = {**email.headers, **message.headers}
 
 
-def _send(message: OutboxMessage) -> None:
+def _send(message: OutboxMessage, connection=None) -> None:
     headers = {"Message-ID": message.message_id, **message.headers}
     if settings.EMAIL_REPLY_TO:
         headers.setdefault("Reply-To", settings.EMAIL_REPLY_TO)
@@ -192,7 +199,7 @@ def _send(message: OutboxMessage) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_email],
         headers=headers,
-        connection=get_connection(),
+        connection=connection or get_connection(),
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
@@ -232,7 +239,8 @@ def _record_failure(message: OutboxMessage, error: Exception, now: datetime) -> 
             message.last_error = f"gave up after {message.attempts} attempts: {message.last_error}"[:2000]
     else:
         message.next_attempt_at = now + retry_delay(message.attempts)
-    message.save(update_fields=["attempts", "status", "last_error", "next_attempt_at"])
+    message.enqueued_at = None  # its task is over: the sweep may hand it out as soon as it is due
+    message.save(update_fields=["attempts", "status", "last_error", "next_attempt_at", "enqueued_at"])
     logger.warning("Delivery of outbox message %s failed (%s): %s", message.pk, message.status, reason)
     if permanent and message.invitation_id:
         # The address itself is refused: no more mail to it for this invitation, and researchers see why.

@@ -204,3 +204,33 @@ def test_the_sweep_hands_out_due_rows_once_per_lease(questionnaire, settings):
     finally:
         outbox.outbox_enqueue = monkey
     assert len(handed) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_scans_at_once_queue_each_reminder_once(questionnaire, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    monkeypatch.setattr("respondents.reminders.outbox_sweep", lambda: 0)  # count rows, not deliveries
+    for number in range(30):
+        invited(questionnaire, f"p{number}@example.gov", days_ago=8)
+    barrier, counts, errors = threading.Barrier(2), [], []
+
+    def scan():
+        try:
+            barrier.wait()
+            counts.append(reminders_queue(questionnaire, now=TUESDAY_10AM))
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(counts) == [0, 30]
+    assert OutboxMessage.objects.filter(kind="reminder").count() == 30
+    assert set(Invitation.objects.values_list("reminders_sent", flat=True)) == {1}
