@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint lock clean-venv demo migrate bench-respondents chromium
+.PHONY: run test lint lock clean-venv demo migrate bench-respondents bench-reminders chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,3 +64,7 @@ clean-venv:
 # Benchmarks (not tests): need PostgreSQL on 127.0.0.1:5432; see bench/.
 bench-respondents: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.respondents_bench
+
+# Needs PostgreSQL on 127.0.0.1:5432 and redis-server on the PATH.
+bench-reminders: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.reminders_bench
