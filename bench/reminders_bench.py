@@ -4,8 +4,9 @@
 
 Creates a scratch PostgreSQL database (consultation_bench_reminders), a questionnaire and the
 invitations, then times `reminders_queue` (the scan and the outbox rows) and reports its peak memory.
-Then it starts a Redis and an SMTP sink of its own and one `celery worker -P solo`, hands the rows
-to it with the outbox sweep, and reports messages delivered per second. Not a test: nothing asserts.
+It starts a Redis and an SMTP sink of its own first, so the scan's sweep hands the rows to the
+broker; then one `celery worker` (prefork, one process per CPU unless --concurrency says otherwise)
+delivers them, and the benchmark reports messages delivered per second. Not a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -53,13 +54,19 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--invitations", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=20_000)
+    parser.add_argument(
+        "--concurrency", type=int, default=0, help="worker processes (default: Celery's, one per CPU)"
+    )
     args = parser.parse_args()
 
     redis_port, smtp_port = free_port(), free_port()
     env = {
         "DJANGO_SETTINGS_MODULE": "consultation.settings",
         "DJANGO_READ_DOT_ENV": "false",
-        "DEBUG": "true",
+        "DEBUG": "false",  # as in production: the cached template loader
+        "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "OPT_OUT_HASH_KEY": "benchmark-only-opt-out-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": args.database_url,
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
         "CACHE_URL": "locmemcache://bench",
@@ -85,7 +92,6 @@ def main() -> None:
 
     from questionnaires.models import Questionnaire
     from respondents.models import Invitation, OutboxMessage
-    from respondents.outbox import outbox_sweep
     from respondents.reminders import reminders_queue
 
     print(f"creating {args.invitations:,} invitations, {args.due:,} of them due …", flush=True)
@@ -120,54 +126,54 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
-    before = peak_rss_mb()
-    started = time.perf_counter()
-    queued = reminders_queue(questionnaire, now=now)
-    scan_seconds = time.perf_counter() - started
-    print(f"scan: {queued:,} reminders queued in {scan_seconds:.2f} s; peak memory {peak_rss_mb():.0f} MB "
-          f"(process, {before:.0f} MB before the scan)")  # fmt: skip
-
-    redis = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    sink = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{smtp_port}",
-            "-c",
-            "aiosmtpd.handlers.Sink",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    worker = None
+    redis = sink = worker = None
     try:
+        redis = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        sink = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{smtp_port}",
+                "-c",
+                "aiosmtpd.handlers.Sink",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_port(redis_port)
         wait_port(smtp_port)
+        before = peak_rss_mb()
+        started = time.perf_counter()
+        queued = reminders_queue(questionnaire, now=now)
+        scan_seconds = time.perf_counter() - started
+        print(f"scan: {queued:,} reminders queued in {scan_seconds:.2f} s; peak memory {peak_rss_mb():.0f} MB "
+              f"(process, {before:.0f} MB before the scan)")  # fmt: skip
+
+        # The scan's after-commit sweep has handed every row to Redis: the worker starts on a full queue.
+        pool = ["--concurrency", str(args.concurrency)] if args.concurrency else []
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "consultation", "worker", "-P", "solo",
+            [sys.executable, "-m", "celery", "-A", "consultation", "worker", *pool,
              "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
             cwd=ROOT,
             env={**os.environ},
         )  # fmt: skip
-        time.sleep(2)
         started = time.perf_counter()
-        outbox_sweep(limit=args.due * 2)
         pending = OutboxMessage.objects.filter(kind="reminder", status=OutboxMessage.Status.PENDING)
         while pending.exists():
             time.sleep(0.5)
@@ -176,7 +182,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         sent = OutboxMessage.objects.filter(kind="reminder", status=OutboxMessage.Status.SENT).count()
         print(
-            f"delivery: {sent:,} messages sent by one worker in {seconds:.1f} s: {sent / seconds:.0f} messages/s"
+            f"delivery: {sent:,} messages sent by one worker ({args.concurrency or os.cpu_count()} processes) "
+            f"in {seconds:.1f} s: {sent / seconds:.0f} messages/s"
         )
     finally:
         for process in (worker, sink, redis):

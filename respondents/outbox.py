@@ -21,8 +21,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Invitation, OutboxMessage
-from .selectors import is_opted_out
+from .models import Invitation, OutboxMessage, normalise_email
+from .selectors import is_opted_out, opted_out_among
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def outbox_enqueue(message_ids: list[int]) -> None:
             )
 
 
-def outbox_sweep(*, now: datetime | None = None, limit: int = 10_000) -> int:
+def outbox_sweep(*, now: datetime | None = None, limit: int = 100_000) -> int:
     """Enqueue pending rows that are due and not already handed out recently; returns how many.
 
     A row handed to the broker is leased for OUTBOX_LEASE_SECONDS: swept again only if it is still
@@ -104,16 +104,24 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 10_000) -> int:
 
 
 def outbox_deliver_many(message_ids: Iterable[int]) -> None:
-    """Deliver a batch over one SMTP connection (reopened after an error)."""
+    """Deliver a batch over one SMTP connection (reopened after an error), with one opt-out lookup.
+
+    An opt-out recorded while the batch runs cancels the pending rows under their locks, so the
+    status check in outbox_deliver still catches it."""
+    message_ids = list(message_ids)
+    addresses = OutboxMessage.objects.filter(pk__in=message_ids).values_list("to_email", flat=True)
+    opted_out = opted_out_among(addresses)
     connection = get_connection()
     try:
         for message_id in message_ids:
-            outbox_deliver(message_id=message_id, connection=connection)
+            outbox_deliver(message_id=message_id, connection=connection, opted_out=opted_out)
     finally:
         connection.close()
 
 
-def outbox_deliver(*, message_id: int, now: datetime | None = None, connection=None) -> OutboxMessage | None:
+def outbox_deliver(
+    *, message_id: int, now: datetime | None = None, connection=None, opted_out: set[str] | None = None
+) -> OutboxMessage | None:
     """Send one queued email. Safe to run twice: a message no longer pending is skipped.
 
     The row stays locked while the SMTP server is talked to, so a second delivery of the same
@@ -122,17 +130,20 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None, connection=N
     """
     now = now or timezone.now()
     with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update(of=("self",))
-            .select_related("invitation__questionnaire", "invitation__response", "invitation__nominated_by")
-            .filter(pk=message_id)
-            .first()
+        message = next(
+            iter(
+                OutboxMessage.objects.select_for_update(of=("self",))
+                .select_related("invitation__questionnaire")
+                .filter(pk=message_id)
+                .order_by()[:1]
+            ),
+            None,
         )
         if message is None or message.status != OutboxMessage.Status.PENDING:
             return message
         if message.next_attempt_at and message.next_attempt_at > now:
             return message  # a retry that is not due yet: an early duplicate task does nothing
-        reason = _why_not_send(message, now)
+        reason = _why_not_send(message, now, opted_out)
         if reason:
             message.status, message.last_error = OutboxMessage.Status.CANCELLED, reason
             message.save(update_fields=["status", "last_error"])
@@ -160,9 +171,12 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None, connection=N
     return message
 
 
-def _why_not_send(message: OutboxMessage, now: datetime) -> str:
+def _why_not_send(message: OutboxMessage, now: datetime, opted_out: set[str] | None) -> str:
     """A reason to drop the message instead of sending it, or "" to send it."""
-    if is_opted_out(message.to_email):  # the last word: whoever queued it, an opt-out wins
+    # The last word: whoever queued it, an opt-out wins (looked up for the whole batch, if given).
+    if opted_out is None:
+        opted_out = {normalise_email(message.to_email)} if is_opted_out(message.to_email) else set()
+    if normalise_email(message.to_email) in opted_out:
         return "opted out"
     invitation = message.invitation
     if invitation is None:
@@ -203,6 +217,8 @@ def _send(message: OutboxMessage, connection=None) -> None:
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    if connection is not None:
+        connection.open()  # opened by us, so send() keeps it open for the rest of the batch
     email.send()
 
 
