@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "csp",
     "django_countries",
+    "anymail",
     "consultation",
     "questionnaires",
     "respondents",
@@ -205,6 +206,12 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Consultation <consultation@localhost>")
 EMAIL_REPLY_TO = env.str("EMAIL_REPLY_TO", default="")  # where respondents' replies go, if not From
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# With django-anymail as EMAIL_BACKEND (a provider's API instead of SMTP), its tracking webhooks
+# report later bounces and complaints: set ANYMAIL_WEBHOOK_SECRET ("user:password" for the
+# webhook's basic auth) to mount them under /anymail/.
+ANYMAIL_WEBHOOK_SECRET = env.str("ANYMAIL_WEBHOOK_SECRET", default="")
+ANYMAIL = {"WEBHOOK_SECRET": ANYMAIL_WEBHOOK_SECRET} if ANYMAIL_WEBHOOK_SECRET else {}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

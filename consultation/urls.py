@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -18,3 +19,5 @@ urlpatterns = [
     path("r/", include("respondents.urls")),
     path("admin/", admin.site.urls),
 ]
+if settings.ANYMAIL_WEBHOOK_SECRET:  # a provider's bounce and complaint webhooks (respondents/signals.py)
+    urlpatterns.append(path("anymail/", include("anymail.urls")))

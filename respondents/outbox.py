@@ -217,6 +217,8 @@ def _send(message: OutboxMessage, connection=None) -> None:
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    # Sent on by django-anymail's backends (ignored by SMTP); providers return it with their events.
+    email.metadata = {"outbox_id": str(message.pk)}
     if connection is not None:
         connection.open()  # opened by us, so send() keeps it open for the rest of the batch
     email.send()

@@ -683,11 +683,13 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
 
 
 @transaction.atomic
-def invitation_mark_bounced(*, invitation: Invitation, reason: str, actor) -> Invitation:
+def invitation_mark_bounced(
+    *, invitation: Invitation, reason: str, actor, source: str = "marked by hand"
+) -> Invitation:
     """A bounce that arrived later (by mail, or from the provider): no more email to the address."""
     invitation = _locked_for_staff(invitation)
     reason = (reason.strip() or "bounced")[:250]
-    invitation.email_failed_at, invitation.email_failure = timezone.now(), f"marked by hand: {reason}"
+    invitation.email_failed_at, invitation.email_failure = timezone.now(), f"{source}: {reason}"[:300]
     invitation.save(update_fields=["email_failed_at", "email_failure"])
     _cancel_pending(invitation, "the address bounces")
     audit_record(
@@ -695,6 +697,6 @@ def invitation_mark_bounced(*, invitation: Invitation, reason: str, actor) -> In
         action=AuditEntry.Action.INVITATION_BOUNCED,
         target=invitation,
         questionnaire=invitation.questionnaire,
-        detail={"reason": reason},
+        detail={"reason": reason, "source": source},
     )
     return invitation

@@ -125,3 +125,46 @@ def test_a_broker_that_is_down_leaves_rows_for_the_sweep(pending, monkeypatch):
     assert outbox_sweep() == 1  # eager: delivered by the sweep at once
     pending.refresh_from_db()
     assert pending.status == "sent"
+
+
+# --- a provider's later reports, through django-anymail's tracking webhooks ------------------------
+
+
+def test_messages_carry_their_outbox_id_for_the_providers_events(pending, settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    mail.outbox = []
+    outbox_deliver(message_id=pending.pk)
+    assert mail.outbox[0].anymail_test_params["metadata"] == {"outbox_id": str(pending.pk)}
+
+
+def provider_reports(event_type: str, pending, **fields) -> None:
+    from anymail.signals import AnymailTrackingEvent, tracking
+
+    event = AnymailTrackingEvent(event_type=event_type, metadata={"outbox_id": str(pending.pk)}, **fields)
+    tracking.send(sender=object, event=event, esp_name="Mailgun")
+
+
+def test_a_bounce_reported_later_marks_the_address(pending):
+    provider_reports("bounced", pending, mta_response="550 5.1.1 mailbox unavailable")
+    invitation = Invitation.objects.get(pk=pending.invitation_id)
+    assert invitation.email_failure == "reported by Mailgun: 550 5.1.1 mailbox unavailable"
+
+
+def test_a_complaint_reported_later_opts_the_address_out(pending):
+    from respondents.selectors import is_opted_out
+
+    provider_reports("complained", pending)
+    assert is_opted_out("ana@example.gov")
+
+
+def test_other_events_and_unknown_messages_change_nothing(pending):
+    from anymail.signals import AnymailTrackingEvent, tracking
+
+    provider_reports("delivered", pending)
+    tracking.send(
+        sender=object,
+        event=AnymailTrackingEvent(event_type="bounced", metadata={"outbox_id": "not-ours"}),
+        esp_name="Mailgun",
+    )
+    invitation = Invitation.objects.get(pk=pending.invitation_id)
+    assert invitation.email_failed_at is None and invitation.opted_out_at is None

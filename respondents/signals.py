@@ -1,0 +1,49 @@
+"""Bounces and complaints reported later by an email provider, through django-anymail's webhooks.
+
+Each message carries its outbox row's id as metadata (outbox._send), which providers hand back
+with their events; a bounce then marks the invitation's address, a complaint or an unsubscribe
+through the provider opts the address out, exactly as the researchers' and respondents' own
+actions do.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from anymail.signals import EventType, tracking
+from django.dispatch import receiver
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(tracking, dispatch_uid="respondents.provider_event")
+def provider_event(sender, event, esp_name: str, **kwargs) -> None:
+    if event.event_type not in (
+        EventType.BOUNCED,
+        EventType.REJECTED,
+        EventType.COMPLAINED,
+        EventType.UNSUBSCRIBED,
+    ):
+        return
+    outbox_id = str((event.metadata or {}).get("outbox_id", ""))
+    message = (
+        OutboxMessage.objects.select_related("invitation").filter(pk=int(outbox_id)).first()
+        if outbox_id.isdigit()
+        else None
+    )
+    if message is None or message.invitation is None:
+        logger.info("%s %s event for no message of ours (%s)", esp_name, event.event_type, event.message_id)
+        return
+    if event.event_type in (EventType.COMPLAINED, EventType.UNSUBSCRIBED):
+        from .recruitment import opt_out
+
+        opt_out(invitation=message.invitation)
+        return
+    from .services import invitation_mark_bounced
+
+    detail = event.mta_response or event.description or event.reject_reason or event.event_type
+    invitation_mark_bounced(
+        invitation=message.invitation, reason=str(detail), actor=None, source=f"reported by {esp_name}"
+    )
