@@ -17,6 +17,7 @@ urlpatterns = [
     path("q/", include("questionnaires.urls")),
     path("q/<slug:slug>/invitations/", include("respondents.staff_urls")),
     path("r/", include("respondents.urls")),
+    path("dashboard/<slug:slug>/", include("respondents.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]
 if settings.ANYMAIL_WEBHOOK_SECRET:  # a provider's bounce and complaint webhooks (respondents/signals.py)

@@ -63,6 +63,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "respondents_staff:invitation_bounced": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
     "respondents_staff:remind": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
     "respondents_staff:reminders": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    # The dashboard is for every member, monitors included; it shows pseudonyms only.
+    "dashboard:overview": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    "dashboard:data": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     # Respondent pages: only the session opened by a personal link gets in; everyone else,
     # staff included, gets the neutral page.
     "respondents:landing": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),

@@ -1,0 +1,267 @@
+"""Reads for the monitoring dashboard: every figure is aggregated in the database.
+
+A fixed number of queries per page, however many countries, waves or seeds: each breakdown is one
+GROUP BY over invitations (or over the Selection rows of a breakdown question), folded into regions
+in Python from the per-country rows (at most ~250).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
+from django_countries import countries
+
+from questionnaires.engine.definition import Breakdown, pick_text
+from questionnaires.models import Question, Questionnaire
+from questionnaires.selectors import questionnaire_definition
+
+from .models import Invitation, OutboxMessage, Response, Selection
+from .regions import REGIONS, region_of
+
+STATUS_COUNTS = {
+    "invited": Count("id"),
+    "delivered": Count("id", filter=Q(emailed_at__isnull=False)),
+    "failed": Count("id", filter=Q(email_failed_at__isnull=False)),
+    "consented": Count("id", filter=Q(consented_at__isnull=False)),
+    "started": Count("id", filter=Q(started_at__isnull=False)),
+    "completed": Count("id", filter=Q(status=Invitation.Status.COMPLETED)),
+    "declined": Count("id", filter=Q(status=Invitation.Status.DECLINED)),
+    "opted_out": Count("id", filter=Q(opted_out_at__isnull=False)),
+}
+
+
+@dataclass
+class Tally:
+    """Counts for one group (a country, a wave …) and the two rates."""
+
+    label: str
+    invited: int = 0
+    delivered: int = 0
+    failed: int = 0
+    consented: int = 0
+    started: int = 0
+    completed: int = 0
+    declined: int = 0
+    opted_out: int = 0
+    note: str = ""
+
+    @property
+    def response_rate(self) -> float | None:
+        """Completed ÷ invited."""
+        return self.completed / self.invited if self.invited else None
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Completed ÷ started."""
+        return self.completed / self.started if self.started else None
+
+    def add(self, other: Tally) -> None:
+        for name in STATUS_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict:
+        return {
+            "label": self.label,
+            **{name: getattr(self, name) for name in STATUS_COUNTS},
+            "response_rate": self.response_rate,
+            "completion_rate": self.completion_rate,
+            "note": self.note,
+        }
+
+
+@dataclass
+class AnswerTally:
+    label: str
+    started: int
+    completed: int
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.started if self.started else None
+
+
+@dataclass
+class Dashboard:
+    total: Tally
+    by_country: list[Tally]
+    by_region: list[Tally]
+    by_wave: list[Tally]
+    by_seed: list[Tally]
+    by_answer: dict[str, tuple[str, list[AnswerTally]]]  # breakdown -> (question text, rows)
+    timeline: list[dict]
+    reminder_days: list[date]
+    after_reminders: list[dict]
+    drop_off: list[dict]
+    notes: list[str] = field(default_factory=list)
+
+
+def _tallies(rows, label) -> list[Tally]:
+    return [Tally(label=label(row), **{name: row[name] for name in STATUS_COUNTS}) for row in rows]
+
+
+def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
+    invitations = Invitation.objects.filter(questionnaire=questionnaire).order_by()
+    total = Tally(label="All", **invitations.aggregate(**STATUS_COUNTS))
+
+    country_rows = list(invitations.values("country").annotate(**STATUS_COUNTS).order_by("country"))
+    by_country = _tallies(country_rows, lambda row: row["country"])
+    elsewhere = _answered_another_country(questionnaire)
+    for tally in by_country:
+        if elsewhere.get(tally.label):
+            tally.note = f"{elsewhere[tally.label]} answered another country"
+        tally.label = countries.name(tally.label) if tally.label else "Unknown"
+    by_country.sort(key=lambda tally: (-tally.invited, tally.label))
+
+    regions = {name: Tally(label=name) for name in REGIONS}
+    for row, tally in zip(country_rows, _tallies(country_rows, lambda row: ""), strict=True):
+        regions[region_of(row["country"])].add(tally)
+    by_region = [tally for tally in regions.values() if tally.invited]
+
+    by_wave = _tallies(
+        invitations.values("wave").annotate(**STATUS_COUNTS).order_by("wave"),
+        lambda row: "Seeds (wave 0)" if row["wave"] == 0 else f"Wave {row['wave']}",
+    )
+    by_seed = _by_seed(invitations)
+    return Dashboard(
+        total=total,
+        by_country=by_country,
+        by_region=by_region,
+        by_wave=by_wave,
+        by_seed=by_seed,
+        by_answer=_by_answer(questionnaire, language),
+        **_timeline(questionnaire, invitations),
+        drop_off=_drop_off(questionnaire, language),
+    )
+
+
+def _by_seed(invitations: QuerySet[Invitation]) -> list[Tally]:
+    rows = list(
+        invitations.annotate(chain=Coalesce("seed_id", "id"))
+        .values("chain")
+        .annotate(**STATUS_COUNTS)
+        .order_by("-invited", "chain")
+    )
+    seeds = {
+        seed.pk: seed
+        for seed in Invitation.objects.filter(pk__in=[row["chain"] for row in rows]).only("number", "country")
+    }
+    return _tallies(rows, lambda row: seeds[row["chain"]].pseudonym)
+
+
+def _answered_another_country(questionnaire: Questionnaire) -> dict[str, int]:
+    """Per invitation country: respondents whose own answer to the country question differs."""
+    question = Question.objects.filter(questionnaire=questionnaire, breakdown=Breakdown.COUNTRY).first()
+    if question is None:
+        return {}
+    rows = (
+        Selection.objects.filter(question=question)
+        .exclude(code=F("response__invitation__country"))
+        .values("response__invitation__country")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["response__invitation__country"]: row["count"] for row in rows}
+
+
+def _by_answer(questionnaire: Questionnaire, language: str) -> dict[str, tuple[str, list[AnswerTally]]]:
+    """Started and completed among those who answered each role and site-type question."""
+    definition = questionnaire_definition(questionnaire)
+    result = {}
+    marked = Question.objects.filter(
+        questionnaire=questionnaire, breakdown__in=[Breakdown.ROLE, Breakdown.SITE_TYPE]
+    ).order_by("breakdown")
+    for question in marked:
+        spec = definition.question(question.code)
+        labels = {
+            option.code: pick_text(option.label, language, definition.languages) for option in spec.options
+        }
+        rows = (
+            Selection.objects.filter(question=question)
+            .values("code")
+            .annotate(
+                started=Count("response_id", distinct=True),
+                completed=Count("response_id", distinct=True, filter=Q(response__submitted_at__isnull=False)),
+            )
+            .order_by()
+        )
+        counts = {row["code"]: row for row in rows}
+        result[question.breakdown] = (
+            pick_text(spec.text, language, definition.languages),
+            [
+                AnswerTally(
+                    label=labels[code], started=counts[code]["started"], completed=counts[code]["completed"]
+                )
+                for code in labels
+                if code in counts
+            ],
+        )
+    return result
+
+
+def _timeline(questionnaire: Questionnaire, invitations: QuerySet[Invitation]) -> dict:
+    """Invitations, starts and completions per day; reminder days; completions in the week after each."""
+    days: dict[date, dict[str, int]] = defaultdict(lambda: {"invited": 0, "started": 0, "completed": 0})
+    for key, field_name in (
+        ("invited", "created_at"),
+        ("started", "started_at"),
+        ("completed", "completed_at"),
+    ):
+        rows = (
+            invitations.filter(**{f"{field_name}__isnull": False})
+            .annotate(day=TruncDate(field_name))
+            .values("day")
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            days[row["day"]][key] = row["count"]
+    reminder_days = sorted(
+        row["day"]
+        for row in OutboxMessage.objects.filter(
+            questionnaire=questionnaire,
+            kind__in=[OutboxMessage.Kind.REMINDER, OutboxMessage.Kind.CLOSING],
+            sent_at__isnull=False,
+        )
+        .annotate(day=TruncDate("sent_at"))
+        .values("day")
+        .distinct()
+        .order_by()
+    )
+    timeline = [{"day": day, **days[day], "reminder": day in reminder_days} for day in sorted(days)]
+    after = [
+        {
+            "day": day,
+            "completed": sum(
+                days[day + timedelta(days=offset)]["completed"]
+                for offset in range(7)
+                if day + timedelta(days=offset) in days
+            ),
+        }
+        for day in reminder_days
+    ]
+    return {"timeline": timeline, "reminder_days": reminder_days, "after_reminders": after}
+
+
+def _drop_off(questionnaire: Questionnaire, language: str) -> list[dict]:
+    """Where unfinished respondents stopped: the last domain they saved."""
+    definition = questionnaire_definition(questionnaire)
+    rows = (
+        Response.objects.filter(
+            questionnaire=questionnaire, submitted_at__isnull=True, started_at__isnull=False
+        )
+        .values("last_domain")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    counts = {row["last_domain"]: row["count"] for row in rows}
+    return [
+        {
+            "domain": pick_text(domain.title, language, definition.languages),
+            "stopped": counts.get(domain.code, 0),
+        }
+        for domain in definition.domains
+    ]

@@ -1,0 +1,111 @@
+"""The monitoring dashboard's figures, its query budget, and who sees it."""
+
+import pytest
+from django.utils import timezone
+
+from questionnaires.services import membership_set
+from respondents.dashboard import dashboard
+from respondents.models import Invitation, Response
+from respondents.recruitment import Peer, nominations_create
+from respondents.services import response_consent, response_decline, response_save_domain, seed_invite
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PROFILE = {"P_COUNTRY": ["CA"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["3"]}
+
+
+def started(invitation: Invitation, **answers) -> Response:
+    response = response_consent(invitation=invitation, language="en")
+    response_save_domain(response=response, domain_code="PROFILE", submitted={**PROFILE, **answers})
+    return response
+
+
+def completed(invitation: Invitation, **answers) -> None:
+    response = started(invitation, **answers)
+    Response.objects.filter(pk=response.pk).update(submitted_at=timezone.now())
+    Invitation.objects.filter(pk=invitation.pk).update(status="completed", completed_at=timezone.now())
+
+
+@pytest.fixture
+def consultation(open_questionnaire, researcher):
+    """Canada: 2 invited, 1 complete (answering "France" as their country), 1 started; Australia: 1
+    declined seed who nominated one peer in New Zealand (wave 1)."""
+    ca1 = seed_invite(questionnaire=open_questionnaire, email="a@example.gov", country="CA", actor=researcher)
+    ca2 = seed_invite(questionnaire=open_questionnaire, email="b@example.gov", country="CA", actor=researcher)
+    au = seed_invite(questionnaire=open_questionnaire, email="c@example.gov", country="AU", actor=researcher)
+    completed(ca1, P_COUNTRY=["FR"], P_LEVEL=["SENIOR"])
+    started(ca2, P_LEVEL=["MIDDLE"])
+    response_decline(invitation=au)
+    (nomination,) = nominations_create(
+        nominator=au, peers=[Peer(email="d@example.gov", language="en", country="NZ")]
+    )
+    return open_questionnaire, {"ca1": ca1, "ca2": ca2, "au": au, "nz": nomination.invitation}
+
+
+def test_headline_and_rates(consultation):
+    questionnaire, _ = consultation
+    total = dashboard(questionnaire).total
+    assert (total.invited, total.consented, total.started, total.completed, total.declined) == (4, 2, 2, 1, 1)
+    assert total.response_rate == 0.25 and total.completion_rate == 0.5
+
+
+def test_by_country_region_wave_and_seed(consultation):
+    questionnaire, people = consultation
+    figures = dashboard(questionnaire)
+    by_country = {t.label: (t.invited, t.completed, t.note) for t in figures.by_country}
+    assert by_country == {
+        "Canada": (2, 1, "1 answered another country"),
+        "Australia": (1, 0, ""),
+        "New Zealand": (1, 0, ""),
+    }
+    assert {t.label: t.invited for t in figures.by_region} == {"North America": 2, "Oceania": 2}
+    assert [(t.label, t.invited) for t in figures.by_wave] == [("Seeds (wave 0)", 3), ("Wave 1", 1)]
+    by_seed = {t.label: t.invited for t in figures.by_seed}
+    assert by_seed[people["au"].pseudonym] == 2 and by_seed[people["ca1"].pseudonym] == 1
+
+
+def test_by_role_and_site_type_among_those_who_answered(consultation):
+    questionnaire, _ = consultation
+    role_text, rows = dashboard(questionnaire).by_answer["role"]
+    assert role_text == "Level"
+    assert {(row.label, row.started, row.completed) for row in rows} == {("Senior", 1, 1), ("Middle", 1, 0)}
+
+
+def test_drop_off_and_timeline(consultation):
+    questionnaire, _ = consultation
+    figures = dashboard(questionnaire)
+    assert figures.drop_off[0] == {"domain": "Profile", "stopped": 1}
+    (today,) = figures.timeline
+    assert (today["invited"], today["started"], today["completed"]) == (4, 2, 1)
+
+
+def test_the_query_count_does_not_grow_with_countries_waves_or_seeds(
+    consultation, researcher, django_assert_max_num_queries
+):
+    questionnaire, _people = consultation
+    with django_assert_max_num_queries(20) as before:
+        dashboard(questionnaire)
+    for number, country in enumerate(["BR", "KE", "JP", "DE", "MX", "IN"]):
+        seed = seed_invite(
+            questionnaire=questionnaire, email=f"s{number}@example.gov", country=country, actor=researcher
+        )
+        response_decline(invitation=seed)
+        nominations_create(
+            nominator=seed, peers=[Peer(email=f"p{number}@example.gov", language="en", country=country)]
+        )
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        figures = dashboard(questionnaire)
+    assert len(figures.by_country) == 9 and len(figures.by_seed) == 9
+
+
+def test_a_monitor_sees_the_dashboard_without_names(consultation, client_for):
+    questionnaire, people = consultation
+    monitor = UserFactory()
+    membership_set(questionnaire=questionnaire, user=monitor, role="monitor", actor=None)
+    client = client_for(monitor)
+    html = client.get(f"/dashboard/{questionnaire.slug}/").content.decode()
+    assert "Canada" in html and "Oceania" in html and people["au"].pseudonym in html
+    assert "a@example.gov" not in html
+    data = client.get(f"/dashboard/{questionnaire.slug}/data.json").json()
+    assert data["total"]["invited"] == 4 and data["total"]["response_rate"] == 0.25
