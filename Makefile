@@ -31,6 +31,7 @@ migrate: $(VENV)/.installed-runtime .env
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py simulate_consultation radicalized-offenders-consultation --respondents 80 --seed 1 --if-empty
 
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -1,0 +1,291 @@
+"""Synthetic consultations for demos and scale tests: invitations in chains across countries,
+partial and complete responses with valid answers, reminders and open answers, by bulk inserts.
+
+Deterministic for a given random seed. Answers follow the questionnaire's own rules (the engine
+decides what is visible), so dashboards, results and exports read them as real ones.
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from questionnaires.engine.conditions import evaluate
+from questionnaires.engine.definition import Definition, QuestionDef, QuestionType
+from questionnaires.engine.routing import effective_answers, visible_domains
+from questionnaires.models import Questionnaire
+from questionnaires.selectors import question_ids, questionnaire_definition
+
+from .models import Answer, Invitation, InvitationEvent, Nomination, OutboxMessage, Response, Selection
+from .services import _selections
+
+# The study's fifteen countries, with the language their officials would be invited in.
+COUNTRIES = {
+    "AU": "en", "BE": "fr", "CA": "en", "DK": "en", "FR": "fr", "DE": "en", "IE": "en", "IT": "en",
+    "NL": "en", "NZ": "en", "NO": "en", "ES": "en", "SE": "en", "GB": "en", "US": "en",
+}  # fmt: skip
+OPEN_ANSWERS = (
+    "Separate units for leaders, with mixed units for the rest.",
+    "Staff awareness training at every level, refreshed each year.",
+    "Intelligence sharing between sites has improved classification.",
+    "Mentoring by former offenders, under close supervision.",
+    "Community partners are involved well before release.",
+    "Not enough specialised staff for individual assessment.",
+)
+CHUNK = 2000
+
+
+@dataclass
+class Person:
+    invitation: Invitation
+    outcome: str  # completed, partial, consented, declined, opted_out, bounced, silent
+    nominations: int = 0
+
+
+@contextmanager
+def _own_timestamps():
+    """Let bulk inserts keep the simulated creation times instead of now."""
+    field = Invitation._meta.get_field("created_at")
+    field.auto_now_add = False
+    try:
+        yield
+    finally:
+        field.auto_now_add = True
+
+
+def _outcome(rng: random.Random) -> str:
+    return rng.choices(
+        ["completed", "partial", "consented", "declined", "opted_out", "bounced", "silent"],
+        weights=[52, 14, 6, 8, 2, 2, 16],
+    )[0]
+
+
+def simulate_consultation(
+    questionnaire: Questionnaire, *, respondents: int, seed: int, days: int = 30, now: datetime | None = None
+) -> int:
+    """Add `respondents` invitations (about one seed in eight) with their responses; returns how many."""
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    definition = questionnaire_definition(questionnaire)
+    ids = question_ids(questionnaire)
+    last = Invitation.objects.filter(questionnaire=questionnaire).order_by("-number").first()
+    people = _plan(
+        questionnaire, respondents, last.number if last else 0, rng, now - timedelta(days=days), now
+    )
+    with _own_timestamps():
+        # Wave by wave, so every nominator (and chain seed) has its id before its nominees are written.
+        for wave in sorted({person.invitation.wave for person in people}):
+            of_wave = [person.invitation for person in people if person.invitation.wave == wave]
+            for index in range(0, len(of_wave), CHUNK):
+                Invitation.objects.bulk_create(of_wave[index : index + CHUNK])
+    for index in range(0, len(people), CHUNK):
+        chunk = people[index : index + CHUNK]
+        with transaction.atomic():
+            InvitationEvent.objects.bulk_create(
+                InvitationEvent(invitation=person.invitation, kind=InvitationEvent.Kind.CREATED)
+                for person in chunk
+            )
+            Nomination.objects.bulk_create(
+                Nomination(
+                    nominator=person.invitation.nominated_by,
+                    outcome=Nomination.Outcome.INVITED,
+                    invitation=person.invitation,
+                )
+                for person in chunk
+                if person.invitation.nominated_by is not None
+            )
+            _reminders(questionnaire, chunk, now)
+            _responses(questionnaire, definition, ids, chunk, rng)
+    return len(people)
+
+
+def _plan(
+    questionnaire, count: int, number: int, rng: random.Random, start: datetime, now: datetime
+) -> list[Person]:
+    """Who is invited by whom, from where, and how far each one went; nothing written yet."""
+    quota = max(1, questionnaire.nomination_quota)
+    nominators: list[Person] = []
+    people: list[Person] = []
+    for offset in range(1, count + 1):
+        nominator = None if not nominators or rng.random() < 0.125 else rng.choice(nominators)
+        if nominator is not None:
+            parent = nominator.invitation
+            country = parent.country if rng.random() < 0.7 else rng.choice(list(COUNTRIES))
+            created = min(
+                now,
+                (parent.completed_at or parent.declined_at or start) + timedelta(hours=rng.uniform(1, 72)),
+            )
+        else:
+            country = rng.choice(list(COUNTRIES))
+            created = start + timedelta(hours=rng.uniform(0, 72))
+        language = COUNTRIES.get(country, "en")
+        invitation = Invitation(
+            questionnaire=questionnaire,
+            number=number + offset,
+            email=f"official{number + offset}@example.gov",
+            email_normalised=f"official{number + offset}@example.gov",
+            name=f"Official {number + offset}",
+            country=country,
+            language=language if language in questionnaire.languages else questionnaire.default_language,
+            wave=nominator.invitation.wave + 1 if nominator else 0,
+            nominated_by=nominator.invitation if nominator else None,
+            seed=(nominator.invitation.seed or nominator.invitation) if nominator else None,
+            created_at=created,
+            emailed_at=min(now, created + timedelta(minutes=rng.uniform(1, 30))),
+        )
+        person = Person(invitation, _outcome(rng))
+        _lifecycle(invitation, person.outcome, rng, now)
+        if nominator is not None:
+            nominator.nominations += 1
+            if nominator.nominations >= quota:
+                nominators.remove(nominator)
+        if person.outcome in ("completed", "declined"):
+            nominators.append(person)
+        people.append(person)
+    return people
+
+
+def _lifecycle(invitation: Invitation, outcome: str, rng: random.Random, now: datetime) -> None:
+    """Statuses and times as the invitee went (or did not go) through the questionnaire."""
+    emailed = invitation.emailed_at
+    later = lambda low, high: min(now, emailed + timedelta(hours=rng.uniform(low, high)))  # noqa: E731
+    invitation.status = Invitation.Status.EMAILED
+    if outcome == "bounced":
+        invitation.emailed_at, invitation.status = None, Invitation.Status.CREATED
+        invitation.email_failed_at, invitation.email_failure = (
+            emailed,
+            "550 5.1.1 no such mailbox (simulated)",
+        )
+    elif outcome == "opted_out":
+        invitation.status, invitation.declined_at, invitation.opted_out_at = (
+            Invitation.Status.DECLINED, later(1, 48), later(1, 48),
+        )  # fmt: skip
+    elif outcome == "declined":
+        invitation.status, invitation.declined_at = Invitation.Status.DECLINED, later(1, 96)
+    elif outcome in ("consented", "partial", "completed"):
+        invitation.consented_at = later(1, 240)
+        invitation.consent_version = 1
+        invitation.status = Invitation.Status.CONSENTED
+        if outcome in ("partial", "completed"):
+            invitation.started_at = invitation.consented_at + timedelta(minutes=1)
+            invitation.status = Invitation.Status.STARTED
+        if outcome == "completed":
+            invitation.completed_at = min(now, invitation.started_at + timedelta(minutes=rng.uniform(10, 90)))
+            invitation.status = Invitation.Status.COMPLETED
+
+
+def _reminders(questionnaire, people: list[Person], now: datetime) -> None:
+    """Reminders already sent to those who took a week or more (rows marked sent, as delivered)."""
+    rows = []
+    for person in people:
+        invitation = person.invitation
+        if invitation.emailed_at is None or invitation.opted_out_at:
+            continue
+        finished = invitation.completed_at or invitation.declined_at or now
+        days = questionnaire.reminder_days[: questionnaire.reminder_limit]
+        for sent, after in enumerate(days, start=1):
+            moment = invitation.emailed_at + timedelta(days=after)
+            if moment >= finished:
+                break
+            rows.append(
+                OutboxMessage(
+                    questionnaire=questionnaire,
+                    invitation=invitation,
+                    kind=OutboxMessage.Kind.REMINDER,
+                    sequence=sent,
+                    key=f"{invitation.pk}:reminder:{sent}",
+                    message_id=f"<reminder.{invitation.pk}.{sent}.simulated@example.gov>",
+                    to_email=invitation.email,
+                    status=OutboxMessage.Status.SENT,
+                    attempts=1,
+                    sent_at=moment,
+                )
+            )
+            invitation.reminders_sent, invitation.last_reminded_at = sent, moment
+    OutboxMessage.objects.bulk_create(rows)
+    reminded = [person.invitation for person in people if person.invitation.reminders_sent]
+    Invitation.objects.bulk_update(reminded, ["reminders_sent", "last_reminded_at"], batch_size=1000)
+
+
+def _responses(questionnaire, definition: Definition, ids, people: list[Person], rng: random.Random) -> None:
+    responses, answers, selections = [], [], []
+    for person in people:
+        invitation = person.invitation
+        if person.outcome not in ("consented", "partial", "completed"):
+            continue
+        values: dict = {}
+        completed_domains: list[str] = []
+        domains = visible_domains(definition, values)
+        stop = len(domains) if person.outcome == "completed" else 0
+        if person.outcome == "partial":
+            stop = rng.randint(1, max(1, len(domains) - 1))
+        for domain in definition.domains:
+            if len(completed_domains) >= stop:
+                break
+            if domain not in visible_domains(definition, values):
+                continue
+            for question in domain.questions:
+                if evaluate(question.condition, effective_answers(definition, values)):
+                    values[question.code] = _answer(question, invitation, rng)
+            completed_domains.append(domain.code)
+        response = Response(
+            invitation=invitation,
+            questionnaire=questionnaire,
+            language=invitation.language,
+            completed_domains=completed_domains,
+            last_domain=completed_domains[-1] if completed_domains else "",
+            started_at=invitation.started_at,
+            submitted_at=invitation.completed_at,
+        )
+        responses.append((response, values))
+    Response.objects.bulk_create([response for response, _ in responses])
+    for response, values in responses:
+        for question in definition.questions:
+            if question.code not in values:
+                continue
+            value = values[question.code]
+            question_id = ids[question.code]
+            answers.append(
+                Answer(
+                    response=response,
+                    question_id=question_id,
+                    value=value,
+                    number=Decimal(value) if question.type is QuestionType.NUMBER else None,
+                )
+            )
+            selections.extend(
+                Selection(response=response, question_id=question_id, item=item, code=code, rank=rank)
+                for item, code, rank in _selections(question.type, value)
+            )
+    Answer.objects.bulk_create(answers, batch_size=5000)
+    Selection.objects.bulk_create(selections, batch_size=5000)
+
+
+def _answer(question: QuestionDef, invitation: Invitation, rng: random.Random):
+    """A valid answer of the question's type, with the spread a real consultation shows."""
+    options = [option.code for option in question.options if not option.is_other]
+    kind = question.type
+    if kind is QuestionType.COUNTRY:
+        return invitation.country if rng.random() < 0.95 else rng.choice(list(COUNTRIES))
+    if kind in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT):
+        return rng.choice(OPEN_ANSWERS)
+    if kind.takes_one_code:
+        return rng.choice(options)
+    if kind is QuestionType.MULTIPLE_CHOICE:
+        most = question.max_choices or len(options)
+        return rng.sample(options, rng.randint(max(1, question.min_choices or 1), min(most, len(options))))
+    if kind is QuestionType.NUMBER:
+        low = int(question.min_value if question.min_value is not None else 0)
+        high = int(question.max_value if question.max_value is not None else low + 50)
+        return str(rng.randint(low, high))
+    if kind is QuestionType.RANKING:
+        items = [item.code for item in question.items]
+        rng.shuffle(items)
+        return items
+    return {item.code: rng.choice(options) for item in question.items}  # a matrix

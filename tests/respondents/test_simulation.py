@@ -1,0 +1,59 @@
+"""The simulator writes consultations the rest of the platform reads as real ones."""
+
+import pytest
+from django.core.management import call_command
+
+from questionnaires.engine.answers import clean_answer, submitted_for
+from questionnaires.selectors import questionnaire_definition
+from questionnaires.services import country_codes
+from respondents.dashboard import dashboard
+from respondents.models import Answer, Invitation, Response
+from respondents.simulation import simulate_consultation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_simulated_consultation_has_chains_answers_and_reminders(open_questionnaire):
+    assert simulate_consultation(open_questionnaire, respondents=120, seed=7) == 120
+    invitations = Invitation.objects.filter(questionnaire=open_questionnaire)
+    assert invitations.filter(wave=0).exists() and invitations.filter(wave__gte=2).exists()
+    assert len(set(invitations.values_list("country", flat=True))) >= 10
+    for nominee in invitations.filter(wave__gt=0).select_related("nominated_by"):
+        assert nominee.wave == nominee.nominated_by.wave + 1
+        assert nominee.seed_id == (nominee.nominated_by.seed_id or nominee.nominated_by_id)
+    completed = invitations.filter(status="completed").count()
+    assert completed == Response.objects.filter(submitted_at__isnull=False).count() > 0
+    assert invitations.filter(reminders_sent__gt=0).exists()
+    figures = dashboard(open_questionnaire)
+    assert figures.total.invited == 120 and figures.total.completed == completed
+
+
+def test_every_simulated_answer_is_one_the_engine_accepts(open_questionnaire):
+    simulate_consultation(open_questionnaire, respondents=60, seed=3)
+    definition = questionnaire_definition(open_questionnaire)
+    known = country_codes()
+    for code, value in Answer.objects.values_list("question__code", "value"):
+        question = definition.question(code)
+        assert clean_answer(question, submitted_for(question, value), countries=known).value == value, code
+
+
+def test_the_same_seed_gives_the_same_consultation(open_questionnaire, questionnaire):
+    questionnaire.languages = open_questionnaire.languages
+    simulate_consultation(open_questionnaire, respondents=40, seed=5)
+    first = list(
+        Invitation.objects.filter(questionnaire=open_questionnaire).values_list("country", "wave", "status")
+    )
+    Invitation.objects.filter(questionnaire=open_questionnaire).update(nominated_by=None, seed=None, wave=0)
+    Invitation.objects.filter(questionnaire=open_questionnaire).delete()
+    simulate_consultation(open_questionnaire, respondents=40, seed=5)
+    again = list(
+        Invitation.objects.filter(questionnaire=open_questionnaire).values_list("country", "wave", "status")
+    )
+    assert again == first
+
+
+def test_the_command_fills_only_an_empty_questionnaire_when_asked(open_questionnaire, capsys):
+    call_command("simulate_consultation", open_questionnaire.slug, "--respondents", "10", "--if-empty")
+    call_command("simulate_consultation", open_questionnaire.slug, "--respondents", "10", "--if-empty")
+    assert Invitation.objects.count() == 10
+    assert "already has invitations: nothing simulated" in capsys.readouterr().out
