@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django_countries import countries
 
@@ -265,3 +265,114 @@ def _drop_off(questionnaire: Questionnaire, language: str) -> list[dict]:
         }
         for domain in definition.domains
     ]
+
+
+# --- The recruitment tree ---------------------------------------------------------------------------
+
+
+@dataclass
+class ChainNode:
+    invitation: Invitation
+    children: list[ChainNode] = field(default_factory=list)
+    x: int = 0
+    y: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.invitation.pseudonym} · {self.invitation.get_status_display().lower()}"
+
+
+@dataclass
+class ChainSummary:
+    seed: Invitation
+    size: int
+    depth: int
+    completed: int
+
+    @property
+    def recruits(self) -> int:
+        return self.size - 1
+
+    @property
+    def recruits_per_respondent(self) -> float | None:
+        """Recruits ÷ chain members who completed: how far each taking part carried the chain."""
+        return self.recruits / self.completed if self.completed else None
+
+
+def chain_summaries_all(questionnaire: Questionnaire) -> list[ChainSummary]:
+    """Every seed with its chain's size, depth and completions, in two queries, largest first."""
+    chains = {
+        row["chain"]: row
+        for row in Invitation.objects.filter(questionnaire=questionnaire)
+        .annotate(chain=Coalesce("seed_id", "id"))
+        .values("chain")
+        .annotate(
+            size=Count("id"),
+            depth=Max("wave"),
+            completed=Count("id", filter=Q(status=Invitation.Status.COMPLETED)),
+        )
+        .order_by()
+    }
+    seeds = Invitation.objects.filter(questionnaire=questionnaire, wave=0).order_by("number")
+    summaries = [
+        ChainSummary(
+            seed=seed,
+            size=chains[seed.pk]["size"],
+            depth=chains[seed.pk]["depth"],
+            completed=chains[seed.pk]["completed"],
+        )
+        for seed in seeds
+        if seed.pk in chains
+    ]
+    return sorted(summaries, key=lambda summary: (-summary.size, summary.seed.number))
+
+
+def recruitment_matrix(questionnaire: Questionnaire) -> tuple[list[str], list[list[int]]]:
+    """Nominations from each region (rows) to each region (columns), from one GROUP BY on countries."""
+    rows = (
+        Invitation.objects.filter(questionnaire=questionnaire, nominated_by__isnull=False)
+        .values("nominated_by__country", "country")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    cells: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        cells[region_of(row["nominated_by__country"]), region_of(row["country"])] += row["count"]
+    used = [name for name in REGIONS if any(name in pair for pair in cells)]
+    return used, [[cells[source, target] for target in used] for source in used]
+
+
+NODE_WIDTH, NODE_HEIGHT, COLUMN, ROW = 230, 22, 260, 30
+
+
+def chain_tree(questionnaire: Questionnaire, seed: Invitation) -> tuple[ChainNode, int, int]:
+    """One seed's whole chain (one query), laid out left to right by wave, one row per member in
+    depth-first order; returns the root and the drawing's width and height."""
+    members = list(
+        Invitation.objects.filter(Q(pk=seed.pk) | Q(seed=seed), questionnaire=questionnaire).order_by(
+            "wave", "number"
+        )
+    )
+    nodes = {member.pk: ChainNode(member) for member in members}
+    root = nodes[seed.pk]
+    for member in members:
+        if member.nominated_by_id in nodes and member.pk != seed.pk:
+            nodes[member.nominated_by_id].children.append(nodes[member.pk])
+    row = 0
+    stack = [root]
+    deepest = 0
+    while stack:
+        node = stack.pop()
+        node.x, node.y = 10 + node.invitation.wave * COLUMN, 10 + row * ROW
+        deepest = max(deepest, node.invitation.wave)
+        row += 1
+        stack.extend(reversed(node.children))
+    return root, 20 + deepest * COLUMN + NODE_WIDTH, 20 + row * ROW
+
+
+def tree_nodes(root: ChainNode):
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))

@@ -8,7 +8,15 @@ from questionnaires.access import questionnaire_action_required
 from questionnaires.models import Questionnaire
 from questionnaires.permissions import Action
 
-from .dashboard import dashboard
+from .dashboard import (
+    NODE_HEIGHT,
+    NODE_WIDTH,
+    chain_summaries_all,
+    chain_tree,
+    dashboard,
+    recruitment_matrix,
+    tree_nodes,
+)
 
 SEEDS_SHOWN = 50
 
@@ -37,4 +45,35 @@ def data(request, questionnaire: Questionnaire):
             "by_wave": [tally.as_dict() for tally in figures.by_wave],
             "by_seed": [tally.as_dict() for tally in figures.by_seed[:SEEDS_SHOWN]],
         }
+    )
+
+
+@require_GET
+@questionnaire_action_required(Action.VIEW)
+def chains(request, questionnaire: Questionnaire):
+    """Every seed's chain in figures, the region-to-region matrix, and one seed's tree drawn."""
+    summaries = chain_summaries_all(questionnaire)
+    regions, matrix = recruitment_matrix(questionnaire)
+    chosen = request.GET.get("seed", "")
+    selected = next(
+        (s for s in summaries if str(s.seed.number) == chosen), summaries[0] if summaries else None
+    )
+    tree = None
+    if selected is not None:
+        root, width, height = chain_tree(questionnaire, selected.seed)
+        tree = {"root": root, "nodes": list(tree_nodes(root)), "width": width, "height": height}
+    return render(
+        request,
+        "respondents/dashboard/chains.html",
+        {
+            "questionnaire": questionnaire,
+            "summaries": summaries[:SEEDS_SHOWN],
+            "seed_count": len(summaries),
+            "selected": selected,
+            "tree": tree,
+            "regions": regions,
+            "matrix": list(zip(regions, matrix, strict=True)),
+            "node_width": NODE_WIDTH,
+            "node_height": NODE_HEIGHT,
+        },
     )

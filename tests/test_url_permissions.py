@@ -66,6 +66,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # The dashboard is for every member, monitors included; it shows pseudonyms only.
     "dashboard:overview": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "dashboard:data": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    "dashboard:chains": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     # Respondent pages: only the session opened by a personal link gets in; everyone else,
     # staff included, gets the neutral page.
     "respondents:landing": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),

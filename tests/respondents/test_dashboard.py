@@ -109,3 +109,34 @@ def test_a_monitor_sees_the_dashboard_without_names(consultation, client_for):
     assert "a@example.gov" not in html
     data = client.get(f"/dashboard/{questionnaire.slug}/data.json").json()
     assert data["total"]["invited"] == 4 and data["total"]["response_rate"] == 0.25
+
+
+def test_the_recruitment_tree_shows_chains_the_region_matrix_and_one_seeds_tree(consultation, client_for):
+    questionnaire, people = consultation
+    monitor = UserFactory()
+    membership_set(questionnaire=questionnaire, user=monitor, role="monitor", actor=None)
+    client = client_for(monitor)
+    au = people["au"]
+    html = client.get(f"/dashboard/{questionnaire.slug}/chains/?seed={au.number}").content.decode()
+    assert f"The chain of {au.pseudonym}: 2 members, 1 wave deep" in html
+    assert ("<svg" in html and f"{people['nz'].pseudonym} · emailed" in html) or "· created" in html
+    assert "Who recruits whom, by region" in html and "Oceania" in html
+    assert "c@example.gov" not in html and "Official" not in html
+
+
+def test_the_tree_page_does_not_grow_queries_with_seeds_or_waves(
+    consultation, researcher, client_for, django_assert_max_num_queries
+):
+    questionnaire, _ = consultation
+    owner = UserFactory()
+    membership_set(questionnaire=questionnaire, user=owner, role="owner", actor=None)
+    client = client_for(owner)
+    url = f"/dashboard/{questionnaire.slug}/chains/"
+    client.get(url)
+    from respondents.simulation import simulate_consultation
+
+    simulate_consultation(questionnaire, respondents=60, seed=2)
+    with django_assert_max_num_queries(12):
+        assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(20):  # a fixed set: one GROUP BY per breakdown
+        assert client.get(f"/dashboard/{questionnaire.slug}/").status_code == 200
