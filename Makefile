@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint lock clean-venv demo migrate bench-respondents bench-reminders chromium
+.PHONY: run test lint lock clean-venv demo migrate bench-respondents bench-reminders bench-dashboard chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,3 +69,6 @@ bench-respondents: $(VENV)/.installed-dev
 # Needs PostgreSQL on 127.0.0.1:5432 and redis-server on the PATH.
 bench-reminders: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.reminders_bench
+
+bench-dashboard: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.dashboard_bench

@@ -8,17 +8,17 @@ decides what is visible), so dashboards, results and exports read them as real o
 from __future__ import annotations
 
 import random
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from questionnaires.engine.conditions import evaluate
 from questionnaires.engine.definition import Definition, QuestionDef, QuestionType
-from questionnaires.engine.routing import effective_answers, visible_domains
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
@@ -39,6 +39,8 @@ OPEN_ANSWERS = (
     "Not enough specialised staff for individual assessment.",
 )
 CHUNK = 2000
+# Snowball studies stop after a few waves; beyond it, new seeds start new chains.
+DEEPEST_WAVE = 5
 
 
 @dataclass
@@ -110,10 +112,12 @@ def _plan(
 ) -> list[Person]:
     """Who is invited by whom, from where, and how far each one went; nothing written yet."""
     quota = max(1, questionnaire.nomination_quota)
-    nominators: list[Person] = []
+    # First in, first out: whoever took part earliest nominates first, so chains grow wave by wave
+    # (a handful of waves deep, as in the study) rather than down one long line.
+    nominators: deque[Person] = deque()
     people: list[Person] = []
     for offset in range(1, count + 1):
-        nominator = None if not nominators or rng.random() < 0.125 else rng.choice(nominators)
+        nominator = None if not nominators or rng.random() < 0.125 else nominators[0]
         if nominator is not None:
             parent = nominator.invitation
             country = parent.country if rng.random() < 0.7 else rng.choice(list(COUNTRIES))
@@ -143,9 +147,10 @@ def _plan(
         _lifecycle(invitation, person.outcome, rng, now)
         if nominator is not None:
             nominator.nominations += 1
-            if nominator.nominations >= quota:
-                nominators.remove(nominator)
-        if person.outcome in ("completed", "declined"):
+            # Most people suggest one or two colleagues, few use the whole quota.
+            if nominator.nominations >= quota or rng.random() < 0.45:
+                nominators.popleft()
+        if person.outcome in ("completed", "declined") and invitation.wave < DEEPEST_WAVE:
             nominators.append(person)
         people.append(person)
     return people
@@ -219,19 +224,22 @@ def _responses(questionnaire, definition: Definition, ids, people: list[Person],
         invitation = person.invitation
         if person.outcome not in ("consented", "partial", "completed"):
             continue
+        # Answers are given in order and only to visible questions, and conditions look only
+        # backwards: `values` is its own set of effective answers, no routing pass needed.
         values: dict = {}
         completed_domains: list[str] = []
-        domains = visible_domains(definition, values)
-        stop = len(domains) if person.outcome == "completed" else 0
+        stop = len(definition.domains)
         if person.outcome == "partial":
-            stop = rng.randint(1, max(1, len(domains) - 1))
+            stop = rng.randint(1, max(1, len(definition.domains) - 1))
+        elif person.outcome == "consented":
+            stop = 0
         for domain in definition.domains:
             if len(completed_domains) >= stop:
                 break
-            if domain not in visible_domains(definition, values):
+            if not evaluate(domain.condition, values):
                 continue
             for question in domain.questions:
-                if evaluate(question.condition, effective_answers(definition, values)):
+                if evaluate(question.condition, values):
                     values[question.code] = _answer(question, invitation, rng)
             completed_domains.append(domain.code)
         response = Response(
@@ -245,26 +253,51 @@ def _responses(questionnaire, definition: Definition, ids, people: list[Person],
         )
         responses.append((response, values))
     Response.objects.bulk_create([response for response, _ in responses])
+    saved_at = timezone.now()
     for response, values in responses:
         for question in definition.questions:
             if question.code not in values:
                 continue
             value = values[question.code]
             question_id = ids[question.code]
-            answers.append(
-                Answer(
-                    response=response,
-                    question_id=question_id,
-                    value=value,
-                    number=Decimal(value) if question.type is QuestionType.NUMBER else None,
-                )
-            )
+            number = Decimal(value) if question.type is QuestionType.NUMBER else None
+            answers.append((response.pk, question_id, value, "", number, saved_at))
             selections.extend(
-                Selection(response=response, question_id=question_id, item=item, code=code, rank=rank)
+                (response.pk, question_id, item, code, rank)
                 for item, code, rank in _selections(question.type, value)
             )
-    Answer.objects.bulk_create(answers, batch_size=5000)
-    Selection.objects.bulk_create(selections, batch_size=5000)
+    _insert(Answer, ("response", "question", "value", "other_text", "number", "saved_at"), answers)
+    _insert(Selection, ("response", "question", "item", "code", "rank"), selections)
+
+
+def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """Many rows at once: COPY on PostgreSQL (millions of answers in seconds), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        names = [model._meta.get_field(name).attname for name in fields]
+        model.objects.bulk_create(
+            (model(**dict(zip(names, row, strict=True))) for row in rows), batch_size=5000
+        )
+        return
+    from psycopg.types.json import Jsonb
+
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in fields)
+    json_at = [
+        index
+        for index, name in enumerate(fields)
+        if model._meta.get_field(name).get_internal_type() == "JSONField"
+    ]
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            if json_at:
+                row = tuple(Jsonb(value) if index in json_at else value for index, value in enumerate(row))
+            copy.write_row(row)
 
 
 def _answer(question: QuestionDef, invitation: Invitation, rng: random.Random):
@@ -279,7 +312,10 @@ def _answer(question: QuestionDef, invitation: Invitation, rng: random.Random):
         return rng.choice(options)
     if kind is QuestionType.MULTIPLE_CHOICE:
         most = question.max_choices or len(options)
-        return rng.sample(options, rng.randint(max(1, question.min_choices or 1), min(most, len(options))))
+        chosen = set(
+            rng.sample(options, rng.randint(max(1, question.min_choices or 1), min(most, len(options))))
+        )
+        return [code for code in options if code in chosen]  # in the questionnaire's order, as stored
     if kind is QuestionType.NUMBER:
         low = int(question.min_value if question.min_value is not None else 0)
         high = int(question.max_value if question.max_value is not None else low + 50)

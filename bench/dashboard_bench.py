@@ -1,0 +1,109 @@
+"""Benchmark: the simulator at scale, then the dashboard and one seed's tree over it.
+
+    make bench-dashboard          # or: .venv/bin/python -m bench.dashboard_bench --help
+
+Creates a scratch PostgreSQL database (consultation_bench_dashboard), loads the demo questionnaire,
+times `simulate_consultation` for 100,000 respondents with their answers, then requests the
+dashboard page and the largest seed's tree page as a logged-in member (the whole Django request,
+templates included) and reports the median and worst of several runs. Not a test: nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = "postgres://postgres:postgres@127.0.0.1:5432/consultation_bench_dashboard"
+SLUG = "radicalized-offenders-consultation"
+
+
+def timed(client, url: str, runs: int) -> tuple[float, float]:
+    client.get(url)  # warm: templates compiled, definition cached
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+    return statistics.median(times) * 1000, max(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--respondents", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "consultation.settings",
+            "DJANGO_READ_DOT_ENV": "false",
+            "DEBUG": "false",
+            "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "OPT_OUT_HASH_KEY": "benchmark-only-opt-out-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "testserver",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": args.database_url,
+            "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": "/tmp/consultation-bench-static",
+        }
+    )
+    name = urllib.parse.urlparse(args.database_url).path.lstrip("/")
+    import psycopg
+
+    with psycopg.connect(args.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, check=True)
+    subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True)
+    subprocess.run([*manage, "load_demo", "--force"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from questionnaires.models import Questionnaire
+    from respondents.dashboard import chain_summaries_all
+    from respondents.models import Answer, Selection
+    from respondents.simulation import simulate_consultation
+
+    questionnaire = Questionnaire.objects.get(slug=SLUG)
+    print(f"simulating {args.respondents:,} respondents …", flush=True)
+    started = time.perf_counter()
+    simulate_consultation(questionnaire, respondents=args.respondents, seed=1)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(
+        f"simulator: {args.respondents:,} respondents, {Answer.objects.count():,} answers, "
+        f"{Selection.objects.count():,} selections in {seconds:.1f} s"
+    )
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="researcher"))
+    median, worst = timed(client, f"/dashboard/{SLUG}/", args.runs)
+    print(f"dashboard page:     median {median:6.0f} ms   worst {worst:6.0f} ms   ({args.runs} runs)")
+    largest = chain_summaries_all(questionnaire)[0]
+    median, worst = timed(client, f"/dashboard/{SLUG}/chains/?seed={largest.seed.number}", args.runs)
+    print(
+        f"largest seed's tree: median {median:6.0f} ms   worst {worst:6.0f} ms   "
+        f"({largest.size:,} members, {largest.depth} waves)"
+    )
+
+
+if __name__ == "__main__":
+    main()
