@@ -22,6 +22,8 @@ from questionnaires.selectors import questionnaire_definition
 from .models import Invitation, OutboxMessage, Response, Selection
 from .regions import REGIONS, region_of
 
+SEEDS_SHOWN = 50
+
 STATUS_COUNTS = {
     "invited": Count("id"),
     "delivered": Count("id", filter=Q(emailed_at__isnull=False)),
@@ -90,7 +92,8 @@ class Dashboard:
     by_country: list[Tally]
     by_region: list[Tally]
     by_wave: list[Tally]
-    by_seed: list[Tally]
+    by_seed: list[Tally]  # the SEEDS_SHOWN largest chains
+    seed_count: int
     by_answer: dict[str, tuple[str, list[AnswerTally]]]  # breakdown -> (question text, rows)
     timeline: list[dict]
     reminder_days: list[date]
@@ -105,9 +108,10 @@ def _tallies(rows, label) -> list[Tally]:
 
 def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
     invitations = Invitation.objects.filter(questionnaire=questionnaire).order_by()
-    total = Tally(label="All", **invitations.aggregate(**STATUS_COUNTS))
-
     country_rows = list(invitations.values("country").annotate(**STATUS_COUNTS).order_by("country"))
+    total = Tally(label="All")  # the sum of the countries: one scan fewer
+    for tally in _tallies(country_rows, lambda row: ""):
+        total.add(tally)
     by_country = _tallies(country_rows, lambda row: row["country"])
     elsewhere = _answered_another_country(questionnaire)
     for tally in by_country:
@@ -121,12 +125,11 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
         regions[region_of(row["country"])].add(tally)
     by_region = [tally for tally in regions.values() if tally.invited]
 
-    by_wave = _tallies(
-        invitations.values("wave").annotate(**STATUS_COUNTS).order_by("wave"),
-        lambda row: "Seeds (wave 0)" if row["wave"] == 0 else f"Wave {row['wave']}",
-    )
+    wave_rows = list(invitations.values("wave").annotate(**STATUS_COUNTS).order_by("wave"))
+    by_wave = _tallies(wave_rows, lambda row: "Seeds (wave 0)" if row["wave"] == 0 else f"Wave {row['wave']}")
     by_seed = _by_seed(invitations)
     return Dashboard(
+        seed_count=next((row["invited"] for row in wave_rows if row["wave"] == 0), 0),
         total=total,
         by_country=by_country,
         by_region=by_region,
@@ -138,12 +141,13 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
     )
 
 
-def _by_seed(invitations: QuerySet[Invitation]) -> list[Tally]:
+def _by_seed(invitations: QuerySet[Invitation], limit: int = SEEDS_SHOWN) -> list[Tally]:
+    """The largest chains only: a consultation with 10,000 seeds shows its top ones, counted in SQL."""
     rows = list(
         invitations.annotate(chain=Coalesce("seed_id", "id"))
         .values("chain")
         .annotate(**STATUS_COUNTS)
-        .order_by("-invited", "chain")
+        .order_by("-invited", "chain")[:limit]
     )
     seeds = {
         seed.pk: seed
@@ -161,7 +165,7 @@ def _answered_another_country(questionnaire: Questionnaire) -> dict[str, int]:
         Selection.objects.filter(question=question)
         .exclude(code=F("response__invitation__country"))
         .values("response__invitation__country")
-        .annotate(count=Count("id"))
+        .annotate(count=Count("response_id"))
         .order_by()
     )
     return {row["response__invitation__country"]: row["count"] for row in rows}
@@ -182,9 +186,10 @@ def _by_answer(questionnaire: Questionnaire, language: str) -> dict[str, tuple[s
         rows = (
             Selection.objects.filter(question=question)
             .values("code")
+            # One selection per response for these single-choice questions: no DISTINCT needed.
             .annotate(
-                started=Count("response_id", distinct=True),
-                completed=Count("response_id", distinct=True, filter=Q(response__submitted_at__isnull=False)),
+                started=Count("response_id"),
+                completed=Count("response_id", filter=Q(response__submitted_at__isnull=False)),
             )
             .order_by()
         )
@@ -299,11 +304,13 @@ class ChainSummary:
         return self.recruits / self.completed if self.completed else None
 
 
-def chain_summaries_all(questionnaire: Questionnaire) -> list[ChainSummary]:
-    """Every seed with its chain's size, depth and completions, in two queries, largest first."""
-    chains = {
-        row["chain"]: row
-        for row in Invitation.objects.filter(questionnaire=questionnaire)
+def chain_summaries_top(
+    questionnaire: Questionnaire, *, limit: int = SEEDS_SHOWN, also: int | None = None
+) -> list[ChainSummary]:
+    """The `limit` largest chains (and the chain of seed number `also`, wherever it ranks) with their
+    size, depth and completions: one GROUP BY, sorted and cut in SQL, and one query for the seeds."""
+    chains = (
+        Invitation.objects.filter(questionnaire=questionnaire)
         .annotate(chain=Coalesce("seed_id", "id"))
         .values("chain")
         .annotate(
@@ -311,20 +318,22 @@ def chain_summaries_all(questionnaire: Questionnaire) -> list[ChainSummary]:
             depth=Max("wave"),
             completed=Count("id", filter=Q(status=Invitation.Status.COMPLETED)),
         )
-        .order_by()
-    }
-    seeds = Invitation.objects.filter(questionnaire=questionnaire, wave=0).order_by("number")
-    summaries = [
-        ChainSummary(
-            seed=seed,
-            size=chains[seed.pk]["size"],
-            depth=chains[seed.pk]["depth"],
-            completed=chains[seed.pk]["completed"],
-        )
-        for seed in seeds
-        if seed.pk in chains
-    ]
-    return sorted(summaries, key=lambda summary: (-summary.size, summary.seed.number))
+    )
+    rows = list(chains.order_by("-size", "chain")[:limit])
+    if also is not None:
+        wanted = Invitation.objects.filter(questionnaire=questionnaire, number=also, wave=0).values("pk")
+        rows += list(chains.filter(chain__in=wanted).order_by())
+    seeds = Invitation.objects.filter(pk__in=[row["chain"] for row in rows]).in_bulk()
+    summaries, seen = [], set()
+    for row in rows:
+        if row["chain"] not in seen:
+            seen.add(row["chain"])
+            summaries.append(
+                ChainSummary(
+                    seed=seeds[row["chain"]], size=row["size"], depth=row["depth"], completed=row["completed"]
+                )
+            )
+    return summaries
 
 
 def recruitment_matrix(questionnaire: Questionnaire) -> tuple[list[str], list[list[int]]]:

@@ -11,14 +11,14 @@ from questionnaires.permissions import Action
 from .dashboard import (
     NODE_HEIGHT,
     NODE_WIDTH,
-    chain_summaries_all,
+    SEEDS_SHOWN,
+    chain_summaries_top,
     chain_tree,
     dashboard,
     recruitment_matrix,
     tree_nodes,
 )
-
-SEEDS_SHOWN = 50
+from .models import Invitation
 
 
 @require_GET
@@ -28,7 +28,7 @@ def overview(request, questionnaire: Questionnaire):
     return render(
         request,
         "respondents/dashboard/overview.html",
-        {"questionnaire": questionnaire, "d": figures, "seeds": figures.by_seed[:SEEDS_SHOWN]},
+        {"questionnaire": questionnaire, "d": figures, "seeds": figures.by_seed},
     )
 
 
@@ -43,7 +43,7 @@ def data(request, questionnaire: Questionnaire):
             "by_region": [tally.as_dict() for tally in figures.by_region],
             "by_country": [tally.as_dict() for tally in figures.by_country],
             "by_wave": [tally.as_dict() for tally in figures.by_wave],
-            "by_seed": [tally.as_dict() for tally in figures.by_seed[:SEEDS_SHOWN]],
+            "by_seed": [tally.as_dict() for tally in figures.by_seed],
         }
     )
 
@@ -52,9 +52,9 @@ def data(request, questionnaire: Questionnaire):
 @questionnaire_action_required(Action.VIEW)
 def chains(request, questionnaire: Questionnaire):
     """Every seed's chain in figures, the region-to-region matrix, and one seed's tree drawn."""
-    summaries = chain_summaries_all(questionnaire)
-    regions, matrix = recruitment_matrix(questionnaire)
     chosen = request.GET.get("seed", "")
+    summaries = chain_summaries_top(questionnaire, also=int(chosen) if chosen.isdigit() else None)
+    regions, matrix = recruitment_matrix(questionnaire)
     selected = next(
         (s for s in summaries if str(s.seed.number) == chosen), summaries[0] if summaries else None
     )
@@ -68,7 +68,7 @@ def chains(request, questionnaire: Questionnaire):
         {
             "questionnaire": questionnaire,
             "summaries": summaries[:SEEDS_SHOWN],
-            "seed_count": len(summaries),
+            "seed_count": Invitation.objects.filter(questionnaire=questionnaire, wave=0).count(),
             "selected": selected,
             "tree": tree,
             "regions": regions,

@@ -287,7 +287,11 @@ class Selection(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["response", "question", "item", "code"], name="selection_unique"),
         ]
-        indexes = [models.Index(fields=["question", "item", "code"], name="selection_counts")]
+        indexes = [
+            models.Index(fields=["question", "item", "code"], name="selection_counts"),
+            # The dashboard's per-answer counts read (question, code, response) from the index alone.
+            models.Index(fields=["question", "code"], include=["response"], name="selection_by_code"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.question_id}:{self.item}:{self.code}"
