@@ -44,6 +44,7 @@ def data(request, questionnaire: Questionnaire):
             "by_country": [tally.as_dict() for tally in figures.by_country],
             "by_wave": [tally.as_dict() for tally in figures.by_wave],
             "by_seed": [tally.as_dict() for tally in figures.by_seed],
+            "timeline": [{**row, "day": row["day"].isoformat()} for row in figures.timeline],
         }
     )
 
