@@ -108,37 +108,43 @@ def _tallies(rows, label) -> list[Tally]:
 
 def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
     invitations = Invitation.objects.filter(questionnaire=questionnaire).order_by()
-    country_rows = list(invitations.values("country").annotate(**STATUS_COUNTS).order_by("country"))
-    total = Tally(label="All")  # the sum of the countries: one scan fewer
-    for tally in _tallies(country_rows, lambda row: ""):
-        total.add(tally)
-    by_country = _tallies(country_rows, lambda row: row["country"])
-    elsewhere = _answered_another_country(questionnaire)
-    for tally in by_country:
-        if elsewhere.get(tally.label):
-            tally.note = f"{elsewhere[tally.label]} answered another country"
-        tally.label = countries.name(tally.label) if tally.label else "Unknown"
-    by_country.sort(key=lambda tally: (-tally.invited, tally.label))
-
+    # One scan for the headline, countries, regions and waves: a row per (country, wave) pair, at
+    # most a few hundred, folded in Python.
+    cells = list(invitations.values("country", "wave").annotate(**STATUS_COUNTS))
+    total = Tally(label="All")
+    countries_: dict[str, Tally] = {}
     regions = {name: Tally(label=name) for name in REGIONS}
-    for row, tally in zip(country_rows, _tallies(country_rows, lambda row: ""), strict=True):
+    waves: dict[int, Tally] = {}
+    for row in cells:
+        tally = Tally(label="", **{name: row[name] for name in STATUS_COUNTS})
+        total.add(tally)
+        countries_.setdefault(row["country"], Tally(label=row["country"])).add(tally)
         regions[region_of(row["country"])].add(tally)
-    by_region = [tally for tally in regions.values() if tally.invited]
+        waves.setdefault(row["wave"], Tally(label=_wave_label(row["wave"]))).add(tally)
 
-    wave_rows = list(invitations.values("wave").annotate(**STATUS_COUNTS).order_by("wave"))
-    by_wave = _tallies(wave_rows, lambda row: "Seeds (wave 0)" if row["wave"] == 0 else f"Wave {row['wave']}")
-    by_seed = _by_seed(invitations)
+    elsewhere = _answered_another_country(questionnaire)
+    by_country = []
+    for code, tally in countries_.items():
+        if elsewhere.get(code):
+            tally.note = f"{elsewhere[code]} answered another country"
+        tally.label = countries.name(code) if code else "Unknown"
+        by_country.append(tally)
+    by_country.sort(key=lambda tally: (-tally.invited, tally.label))
     return Dashboard(
-        seed_count=next((row["invited"] for row in wave_rows if row["wave"] == 0), 0),
+        seed_count=waves[0].invited if 0 in waves else 0,
         total=total,
         by_country=by_country,
-        by_region=by_region,
-        by_wave=by_wave,
-        by_seed=by_seed,
+        by_region=[tally for tally in regions.values() if tally.invited],
+        by_wave=[waves[wave] for wave in sorted(waves)],
+        by_seed=_by_seed(invitations),
         by_answer=_by_answer(questionnaire, language),
         **_timeline(questionnaire, invitations),
         drop_off=_drop_off(questionnaire, language),
     )
+
+
+def _wave_label(wave: int) -> str:
+    return "Seeds (wave 0)" if wave == 0 else f"Wave {wave}"
 
 
 def _by_seed(invitations: QuerySet[Invitation], limit: int = SEEDS_SHOWN) -> list[Tally]:
@@ -210,20 +216,20 @@ def _by_answer(questionnaire: Questionnaire, language: str) -> dict[str, tuple[s
 def _timeline(questionnaire: Questionnaire, invitations: QuerySet[Invitation]) -> dict:
     """Invitations, starts and completions per day; reminder days; completions in the week after each."""
     days: dict[date, dict[str, int]] = defaultdict(lambda: {"invited": 0, "started": 0, "completed": 0})
-    for key, field_name in (
-        ("invited", "created_at"),
-        ("started", "started_at"),
-        ("completed", "completed_at"),
-    ):
-        rows = (
-            invitations.filter(**{f"{field_name}__isnull": False})
-            .annotate(day=TruncDate(field_name))
-            .values("day")
-            .annotate(count=Count("id"))
-            .order_by()
+    # One scan: a row per (invited, started, completed) combination of days, folded per day.
+    rows = (
+        invitations.annotate(
+            invited_on=TruncDate("created_at"),
+            started_on=TruncDate("started_at"),
+            completed_on=TruncDate("completed_at"),
         )
-        for row in rows:
-            days[row["day"]][key] = row["count"]
+        .values("invited_on", "started_on", "completed_on")
+        .annotate(count=Count("id"))
+    )
+    for row in rows:
+        for key in ("invited", "started", "completed"):
+            if row[f"{key}_on"] is not None:
+                days[row[f"{key}_on"]][key] += row["count"]
     reminder_days = sorted(
         row["day"]
         for row in OutboxMessage.objects.filter(

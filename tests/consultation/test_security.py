@@ -115,3 +115,12 @@ def test_check_deploy_is_clean_with_the_documented_production_environment():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_collectstatic_succeeds_with_the_production_storage(tmp_path):
+    """The manifest storage follows every url() and sourceMappingURL in vendored files: a missing
+    one fails the deployment (and the Docker build), so it fails here first."""
+    env = {**production_environment(), "DJANGO_READ_DOT_ENV": "false", "STATIC_ROOT": str(tmp_path)}
+    result = run_manage("collectstatic", "--no-input", "-v0", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
