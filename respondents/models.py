@@ -254,7 +254,8 @@ class Response(models.Model):
 class Answer(models.Model):
     """One question's answer. `value` holds it as the engine sees it; the typed columns feed aggregates."""
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    # No index of its own: the unique (response, question) constraint's index starts with it.
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="answers")
     value = models.JSONField()
     other_text = models.TextField(blank=True)
@@ -277,8 +278,14 @@ class Selection(models.Model):
     PostgreSQL and SQLite alike, however many respondents there are.
     """
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="selections")
-    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="selections")
+    # No indexes of their own: selection_unique starts with the response, selection_counts with the
+    # question (a third and fourth index on the largest table would only slow every save).
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="selections", db_index=False
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.RESTRICT, related_name="selections", db_index=False
+    )
     item = models.CharField(max_length=40, blank=True)  # matrix row or ranked item
     code = models.CharField(max_length=40)  # choice code, country code, or "" for a ranking
     rank = models.PositiveSmallIntegerField(null=True, blank=True)
