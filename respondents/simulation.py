@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -48,6 +48,7 @@ class Person:
     invitation: Invitation
     outcome: str  # completed, partial, consented, declined, opted_out, bounced, silent
     nominations: int = 0
+    reminders: list[datetime] = field(default_factory=list)
 
 
 @contextmanager
@@ -89,20 +90,26 @@ def simulate_consultation(
     for index in range(0, len(people), CHUNK):
         chunk = people[index : index + CHUNK]
         with transaction.atomic():
-            InvitationEvent.objects.bulk_create(
-                InvitationEvent(invitation=person.invitation, kind=InvitationEvent.Kind.CREATED)
-                for person in chunk
+            _insert(
+                InvitationEvent,
+                ("invitation", "kind", "at", "detail"),
+                [(p.invitation.pk, InvitationEvent.Kind.CREATED, p.invitation.created_at, {}) for p in chunk],
             )
-            Nomination.objects.bulk_create(
-                Nomination(
-                    nominator=person.invitation.nominated_by,
-                    outcome=Nomination.Outcome.INVITED,
-                    invitation=person.invitation,
-                )
-                for person in chunk
-                if person.invitation.nominated_by is not None
+            _insert(
+                Nomination,
+                ("nominator", "outcome", "invitation", "created_at"),
+                [
+                    (
+                        p.invitation.nominated_by.pk,
+                        Nomination.Outcome.INVITED,
+                        p.invitation.pk,
+                        p.invitation.created_at,
+                    )
+                    for p in chunk
+                    if p.invitation.nominated_by is not None
+                ],
             )
-            _reminders(questionnaire, chunk, now)
+            _reminders(questionnaire, chunk)
             _responses(questionnaire, definition, ids, chunk, rng)
     return len(people)
 
@@ -145,6 +152,7 @@ def _plan(
         )
         person = Person(invitation, _outcome(rng))
         _lifecycle(invitation, person.outcome, rng, now)
+        person.reminders = _plan_reminders(questionnaire, invitation, now)
         if nominator is not None:
             nominator.nominations += 1
             # Most people suggest one or two colleagues, few use the whole quota.
@@ -185,37 +193,41 @@ def _lifecycle(invitation: Invitation, outcome: str, rng: random.Random, now: da
             invitation.status = Invitation.Status.COMPLETED
 
 
-def _reminders(questionnaire, people: list[Person], now: datetime) -> None:
-    """Reminders already sent to those who took a week or more (rows marked sent, as delivered)."""
-    rows = []
-    for person in people:
-        invitation = person.invitation
-        if invitation.emailed_at is None or invitation.opted_out_at:
-            continue
-        finished = invitation.completed_at or invitation.declined_at or now
-        days = questionnaire.reminder_days[: questionnaire.reminder_limit]
-        for sent, after in enumerate(days, start=1):
-            moment = invitation.emailed_at + timedelta(days=after)
-            if moment >= finished:
-                break
-            rows.append(
-                OutboxMessage(
-                    questionnaire=questionnaire,
-                    invitation=invitation,
-                    kind=OutboxMessage.Kind.REMINDER,
-                    sequence=sent,
-                    key=f"{invitation.pk}:reminder:{sent}",
-                    message_id=f"<reminder.{invitation.pk}.{sent}.simulated@example.gov>",
-                    to_email=invitation.email,
-                    status=OutboxMessage.Status.SENT,
-                    attempts=1,
-                    sent_at=moment,
-                )
-            )
-            invitation.reminders_sent, invitation.last_reminded_at = sent, moment
-    OutboxMessage.objects.bulk_create(rows)
-    reminded = [person.invitation for person in people if person.invitation.reminders_sent]
-    Invitation.objects.bulk_update(reminded, ["reminders_sent", "last_reminded_at"], batch_size=1000)
+def _plan_reminders(questionnaire, invitation: Invitation, now: datetime) -> list[datetime]:
+    """When reminders went out to someone who took a week or more; counted on the invitation before
+    it is written, so no update follows."""
+    if invitation.emailed_at is None or invitation.opted_out_at:
+        return []
+    finished = invitation.completed_at or invitation.declined_at or now
+    moments = []
+    for after in questionnaire.reminder_days[: questionnaire.reminder_limit]:
+        moment = invitation.emailed_at + timedelta(days=after)
+        if moment >= finished:
+            break
+        moments.append(moment)
+    if moments:
+        invitation.reminders_sent, invitation.last_reminded_at = len(moments), moments[-1]
+    return moments
+
+
+def _reminders(questionnaire, people: list[Person]) -> None:
+    """The outbox rows of those reminders, marked sent as delivered."""
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            questionnaire=questionnaire,
+            invitation=person.invitation,
+            kind=OutboxMessage.Kind.REMINDER,
+            sequence=sent,
+            key=f"{person.invitation.pk}:reminder:{sent}",
+            message_id=f"<reminder.{person.invitation.pk}.{sent}.simulated@example.gov>",
+            to_email=person.invitation.email,
+            status=OutboxMessage.Status.SENT,
+            attempts=1,
+            sent_at=moment,
+        )
+        for person in people
+        for sent, moment in enumerate(person.reminders, start=1)
+    )
 
 
 def _responses(questionnaire, definition: Definition, ids, people: list[Person], rng: random.Random) -> None:
