@@ -81,26 +81,12 @@ def simulate_consultation(
     people = _plan(
         questionnaire, respondents, last.number if last else 0, rng, now - timedelta(days=days), now
     )
-    if connection.vendor == "postgresql":
-        # Ids drawn from the sequence first, then one COPY: foreign keys are checked at commit, so
-        # nominees may be written with their nominators, in any order.
-        with transaction.atomic():
-            for invitation, pk in zip(
-                (person.invitation for person in people), _reserve_ids(Invitation, len(people)), strict=True
-            ):
-                invitation.pk = pk
-            for person in people:
-                invitation = person.invitation
-                invitation.nominated_by_id = invitation.nominated_by.pk if invitation.nominated_by else None
-                invitation.seed_id = invitation.seed.pk if invitation.seed else None
-            _copy_objects(Invitation, [person.invitation for person in people])
-    else:
-        with _own_timestamps():
-            # Wave by wave, so every nominator (and chain seed) has its id before its nominees.
-            for wave in sorted({person.invitation.wave for person in people}):
-                of_wave = [person.invitation for person in people if person.invitation.wave == wave]
-                for index in range(0, len(of_wave), CHUNK):
-                    Invitation.objects.bulk_create(of_wave[index : index + CHUNK])
+    with _own_timestamps():
+        # Wave by wave, so every nominator (and chain seed) has its id before its nominees are written.
+        for wave in sorted({person.invitation.wave for person in people}):
+            of_wave = [person.invitation for person in people if person.invitation.wave == wave]
+            for index in range(0, len(of_wave), CHUNK):
+                Invitation.objects.bulk_create(of_wave[index : index + CHUNK])
     for index in range(0, len(people), CHUNK):
         chunk = people[index : index + CHUNK]
         with transaction.atomic():
@@ -278,13 +264,8 @@ def _responses(questionnaire, definition: Definition, ids, people: list[Person],
             submitted_at=invitation.completed_at,
         )
         responses.append((response, values))
+    Response.objects.bulk_create([response for response, _ in responses])
     saved_at = timezone.now()
-    if connection.vendor == "postgresql":
-        for (response, _), pk in zip(responses, _reserve_ids(Response, len(responses)), strict=True):
-            response.pk, response.updated_at = pk, saved_at
-        _copy_objects(Response, [response for response, _ in responses])
-    else:
-        Response.objects.bulk_create([response for response, _ in responses])
     for response, values in responses:
         for question in definition.questions:
             if question.code not in values:
@@ -299,23 +280,6 @@ def _responses(questionnaire, definition: Definition, ids, people: list[Person],
             )
     _insert(Answer, ("response", "question", "value", "other_text", "number", "saved_at"), answers)
     _insert(Selection, ("response", "question", "item", "code", "rank"), selections)
-
-
-def _reserve_ids(model, count: int) -> list[int]:
-    """`count` primary keys from the table's own sequence (PostgreSQL), so rows can be COPYed."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _copy_objects(model, objects: list) -> None:
-    """COPY model instances whose every column, the primary key included, is already set."""
-    fields = tuple(field.name for field in model._meta.concrete_fields)
-    attnames = [field.attname for field in model._meta.concrete_fields]
-    _insert(model, fields, [tuple(getattr(obj, name) for name in attnames) for obj in objects])
 
 
 def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
