@@ -274,7 +274,14 @@ def main() -> None:
                 k: v
                 for k, v in env.items()
                 if k
-                in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY", "DEBUG", "DJANGO_READ_DOT_ENV")
+                in (
+                    "DJANGO_SETTINGS_MODULE",
+                    "DATABASE_URL",
+                    "SECRET_KEY",
+                    "OPT_OUT_HASH_KEY",
+                    "DEBUG",
+                    "DJANGO_READ_DOT_ENV",
+                )
             }
         )
         import django
