@@ -148,18 +148,32 @@ def _wave_label(wave: int) -> str:
 
 
 def _by_seed(invitations: QuerySet[Invitation], limit: int = SEEDS_SHOWN) -> list[Tally]:
-    """The largest chains only: a consultation with 10,000 seeds shows its top ones, counted in SQL."""
-    rows = list(
-        invitations.annotate(chain=Coalesce("seed_id", "id"))
+    """The largest chains only, counted in SQL: first the `limit` seeds with the most recruits (a
+    bare count per seed), then the full tallies of just those chains (their members by index)."""
+    largest = list(
+        invitations.filter(seed__isnull=False)
+        .values("seed_id")
+        .annotate(recruits=Count("id"))
+        .order_by("-recruits", "seed_id")
+        .values_list("seed_id", flat=True)[:limit]
+    )
+    if len(largest) < limit:  # seeds who recruited nobody yet fill the table
+        largest += list(
+            invitations.filter(wave=0)
+            .exclude(pk__in=largest)
+            .order_by("number")
+            .values_list("pk", flat=True)[: limit - len(largest)]
+        )
+    rows = (
+        Invitation.objects.filter(Q(pk__in=largest) | Q(seed_id__in=largest))
+        .annotate(chain=Coalesce("seed_id", "id"))
         .values("chain")
         .annotate(**STATUS_COUNTS)
-        .order_by("-invited", "chain")[:limit]
+        .order_by()
     )
-    seeds = {
-        seed.pk: seed
-        for seed in Invitation.objects.filter(pk__in=[row["chain"] for row in rows]).only("number", "country")
-    }
-    return _tallies(rows, lambda row: seeds[row["chain"]].pseudonym)
+    seeds = Invitation.objects.filter(pk__in=largest).only("number", "country").in_bulk()
+    tallies = _tallies(rows, lambda row: seeds[row["chain"]].pseudonym)
+    return sorted(tallies, key=lambda tally: (-tally.invited, tally.label))
 
 
 def _answered_another_country(questionnaire: Questionnaire) -> dict[str, int]:
