@@ -98,7 +98,8 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 100_000) -> int:
     if not ids:
         return 0
     for start in range(0, len(ids), 1000):
-        OutboxMessage.objects.filter(pk__in=ids[start : start + 1000]).update(enqueued_at=now)
+        # Still due at this moment (a delivery may have failed meanwhile and set its own retry time).
+        due.filter(pk__in=ids[start : start + 1000]).update(enqueued_at=now)
     outbox_enqueue(ids)
     return len(ids)
 
@@ -133,7 +134,8 @@ def outbox_deliver(
         message = next(
             iter(
                 OutboxMessage.objects.select_for_update(of=("self",))
-                .select_related("invitation__questionnaire")
+                # A reminder's text reads the response (how far they got); an invitation's is ready.
+                .select_related("invitation__questionnaire", "invitation__response")
                 .filter(pk=message_id)
                 .order_by()[:1]
             ),

@@ -38,6 +38,22 @@ class Peer:
 
 
 @transaction.atomic
+def opt_out_address(email: str, *, now=None) -> None:
+    """Never email this address again, from any questionnaire (a complaint about an address an
+    invitation no longer uses lands here too)."""
+    now = now or timezone.now()
+    OptOut.objects.bulk_create([OptOut(email_hash=email_hash(email))], ignore_conflicts=True)
+    # Every invitation of this address, in any questionnaire, leaves the reminder scan ...
+    Invitation.objects.filter(email_normalised=normalise_email(email), opted_out_at__isnull=True).update(
+        opted_out_at=now
+    )
+    # ... and whatever is still waiting for it is not sent.
+    OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, to_email__iexact=email.strip()).update(
+        status=OutboxMessage.Status.CANCELLED, last_error="opted out"
+    )
+
+
+@transaction.atomic
 def opt_out(*, invitation: Invitation) -> None:
     """Never email this invitation's address again, from any questionnaire. Twice is once.
 
@@ -47,15 +63,7 @@ def opt_out(*, invitation: Invitation) -> None:
     invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     now = timezone.now()
     if invitation.email:
-        OptOut.objects.bulk_create([OptOut(email_hash=email_hash(invitation.email))], ignore_conflicts=True)
-        # Every invitation of this address, in any questionnaire, leaves the reminder scan ...
-        Invitation.objects.filter(
-            email_normalised=invitation.email_normalised, opted_out_at__isnull=True
-        ).update(opted_out_at=now)
-        # ... and whatever is still waiting for it is not sent.
-        OutboxMessage.objects.filter(
-            status=OutboxMessage.Status.PENDING, to_email__iexact=invitation.email.strip()
-        ).update(status=OutboxMessage.Status.CANCELLED, last_error="opted out")
+        opt_out_address(invitation.email, now=now)
     if not invitation.events.filter(kind=InvitationEvent.Kind.OPTED_OUT).exists():
         InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.OPTED_OUT)
     if invitation.status in (Invitation.Status.CREATED, Invitation.Status.EMAILED):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from consultation.audit import audit_record
@@ -156,16 +156,25 @@ def _queue_batch(questionnaire: Questionnaire, batch: Batch, now: datetime, once
 @transaction.atomic
 def reminders_send_now(*, questionnaire: Questionnaire, invitation_ids: list[int], actor) -> int:
     """A researcher's "remind now" for a selection: whoever of it may still be reminded, at once
-    (mail hours aside: a person chose to send now). Counts like a scheduled reminder."""
+    (mail hours aside: a person chose to send now). Counts like a scheduled reminder, within the
+    limit, and never on top of one still waiting or one sent in the last day (a second click)."""
     if not accepts_answers(questionnaire):
         return 0
     questionnaire_lock(questionnaire)
     now = timezone.now()
+    waiting = OutboxMessage.objects.filter(
+        invitation=OuterRef("pk"),
+        kind__in=[OutboxMessage.Kind.REMINDER, OutboxMessage.Kind.CLOSING],
+        status=OutboxMessage.Status.PENDING,
+    )
     batch = Batch(
         kind=OutboxMessage.Kind.REMINDER,
         number=0,
         why="sent now by a researcher",
-        invitations=remindable(questionnaire).filter(pk__in=invitation_ids),
+        invitations=remindable(questionnaire)
+        .filter(pk__in=invitation_ids, reminders_sent__lt=questionnaire.reminder_limit)
+        .filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - CLOSING_QUIET))
+        .exclude(Exists(waiting)),
     )
     queued = _queue_batch(questionnaire, batch, now, once=True)
     audit_record(
@@ -196,7 +205,7 @@ class PreviewLine:
 
 
 def reminders_preview(
-    questionnaire: Questionnaire, *, now: datetime | None = None
+    questionnaire: Questionnaire, *, now: datetime | None = None, limit: int | None = None
 ) -> tuple[str, list[PreviewLine]]:
     """What a scan would queue now, and why; changes nothing (for `send_reminders --dry-run`)."""
     now = now or timezone.now()
@@ -205,7 +214,8 @@ def reminders_preview(
         return reason, []
     lines, seen = [], set()
     for batch in due_batches(questionnaire, now):
-        for invitation in batch.invitations.order_by("number").only("number", "emailed_at"):
+        invitations = batch.invitations.order_by("number").only("number", "emailed_at")
+        for invitation in invitations if limit is None else invitations[: limit + len(seen)]:
             if invitation.pk in seen:
                 continue  # reminded by an earlier batch of the same scan
             seen.add(invitation.pk)
@@ -216,4 +226,15 @@ def reminders_preview(
                     why=f"{batch.why} (invited {invitation.emailed_at:%Y-%m-%d})",
                 )
             )
-    return "", lines
+    return "", lines if limit is None else lines[:limit]
+
+
+def reminders_due_count(questionnaire: Questionnaire, *, now: datetime | None = None) -> int:
+    """How many invitations a scan would remind now, in one query (for the settings page)."""
+    now = now or timezone.now()
+    if not_now_reason(questionnaire, now):
+        return 0
+    due = Q(pk__in=[])
+    for batch in due_batches(questionnaire, now):
+        due |= Q(pk__in=batch.invitations.values("pk"))
+    return Invitation.objects.filter(due).count()

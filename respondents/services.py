@@ -604,6 +604,8 @@ def invitation_resend(*, invitation: Invitation, actor) -> OutboxMessage:
     invitation = _locked_for_staff(invitation)
     if invitation.channel != Invitation.Channel.EMAIL or not invitation.email:
         raise InvitationError(f"{invitation.label} has no email address: it came by a forwarded link")
+    if not accepts_answers(invitation.questionnaire):
+        raise InvitationError("The questionnaire does not accept answers now: nothing to re-send")
     if not invitation.is_active or invitation.status == Invitation.Status.COMPLETED:
         raise InvitationError(
             f"{invitation.label} is {invitation.get_status_display().lower()}: nothing to re-send"
@@ -634,6 +636,9 @@ def invitation_correct_address(*, invitation: Invitation, email: str, actor) -> 
     """Replace a wrong or bouncing address and send the invitation to the new one."""
     invitation = _locked_for_staff(invitation)
     questionnaire = invitation.questionnaire
+    if invitation.opted_out_at:
+        # The person asked never to be emailed: a researcher's new address for them does not undo it.
+        raise InvitationError(f"{invitation.label} opted out of all email: no address can be corrected")
     email = email.strip()
     try:
         validate_email(email)
@@ -650,10 +655,8 @@ def invitation_correct_address(*, invitation: Invitation, email: str, actor) -> 
         raise InvitationError(OPTED_OUT_MESSAGE.format(email=email))
     _cancel_pending(invitation, "address corrected")
     invitation.email, invitation.email_normalised = email, normalise_email(email)
-    invitation.email_failed_at, invitation.email_failure, invitation.opted_out_at = None, "", None
-    invitation.save(
-        update_fields=["email", "email_normalised", "email_failed_at", "email_failure", "opted_out_at"]
-    )
+    invitation.email_failed_at, invitation.email_failure = None, ""
+    invitation.save(update_fields=["email", "email_normalised", "email_failed_at", "email_failure"])
     audit_record(
         actor=actor,
         action=AuditEntry.Action.INVITATION_ADDRESS_CORRECTED,

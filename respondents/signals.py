@@ -36,11 +36,19 @@ def provider_event(sender, event, esp_name: str, **kwargs) -> None:
     if message is None or message.invitation is None:
         logger.info("%s %s event for no message of ours (%s)", esp_name, event.event_type, event.message_id)
         return
-    if event.event_type in (EventType.COMPLAINED, EventType.UNSUBSCRIBED):
-        from .recruitment import opt_out
+    from .models import normalise_email
 
-        opt_out(invitation=message.invitation)
+    still_its_address = normalise_email(message.to_email) == message.invitation.email_normalised
+    if event.event_type in (EventType.COMPLAINED, EventType.UNSUBSCRIBED):
+        from .recruitment import opt_out, opt_out_address
+
+        if still_its_address:
+            opt_out(invitation=message.invitation)
+        else:  # the address was corrected since: the complaint is about the old one
+            opt_out_address(message.to_email)
         return
+    if not still_its_address:
+        return  # a bounce from an address the invitation no longer uses
     from .services import invitation_mark_bounced
 
     detail = event.mta_response or event.description or event.reject_reason or event.event_type

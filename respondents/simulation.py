@@ -185,8 +185,9 @@ def _lifecycle(invitation: Invitation, outcome: str, rng: random.Random, now: da
         invitation.consented_at = later(1, 240)
         invitation.consent_version = 1
         invitation.status = Invitation.Status.CONSENTED
+        # Never in the future, always in order: consented <= started <= completed <= now.
         if outcome in ("partial", "completed"):
-            invitation.started_at = invitation.consented_at + timedelta(minutes=1)
+            invitation.started_at = min(now, invitation.consented_at + timedelta(minutes=1))
             invitation.status = Invitation.Status.STARTED
         if outcome == "completed":
             invitation.completed_at = min(now, invitation.started_at + timedelta(minutes=rng.uniform(10, 90)))

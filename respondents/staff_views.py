@@ -17,7 +17,7 @@ from questionnaires.services import questionnaire_set_reminder_policy
 
 from .forms import AddressForm, BounceForm, ReminderPolicyForm, SeedCsvForm, SeedForm
 from .models import Invitation, Nomination
-from .reminders import reminders_preview, reminders_send_now
+from .reminders import reminders_due_count, reminders_preview, reminders_send_now
 from .selectors import chain_summaries, nomination_counts
 from .services import (
     CsvError,
@@ -275,7 +275,7 @@ def reminder_policy(request, questionnaire: Questionnaire):
             time_zone=questionnaire.time_zone,
         )
         status = 200
-    reason, due = reminders_preview(questionnaire)
+    reason, due = reminders_preview(questionnaire, limit=PAGE_SIZE)
     return render(
         request,
         "respondents/staff/reminders.html",
@@ -283,8 +283,8 @@ def reminder_policy(request, questionnaire: Questionnaire):
             "questionnaire": questionnaire,
             "form": form,
             "reason": reason,
-            "due": due[:PAGE_SIZE],
-            "due_count": len(due),
+            "due": due,
+            "due_count": reminders_due_count(questionnaire),
         },
         status=status,
     )

@@ -168,3 +168,16 @@ def test_other_events_and_unknown_messages_change_nothing(pending):
     )
     invitation = Invitation.objects.get(pk=pending.invitation_id)
     assert invitation.email_failed_at is None and invitation.opted_out_at is None
+
+
+def test_a_late_report_about_a_corrected_address_touches_only_the_old_address(pending):
+    from respondents.selectors import is_opted_out
+
+    Invitation.objects.filter(pk=pending.invitation_id).update(
+        email="ana.new@example.gov", email_normalised="ana.new@example.gov"
+    )
+    provider_reports("bounced", pending, mta_response="550 gone")
+    provider_reports("complained", pending)
+    invitation = Invitation.objects.get(pk=pending.invitation_id)
+    assert invitation.email_failed_at is None and invitation.opted_out_at is None
+    assert is_opted_out("ana@example.gov") and not is_opted_out("ana.new@example.gov")

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from questionnaires.engine.answers import clean_answer, submitted_for
 from questionnaires.selectors import questionnaire_definition
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_simulated_consultation_has_chains_answers_and_reminders(open_questionnaire):
-    assert simulate_consultation(open_questionnaire, respondents=120, seed=7) == 120
+    assert simulate_consultation(open_questionnaire, respondents=300, seed=3) == 300
     invitations = Invitation.objects.filter(questionnaire=open_questionnaire)
     assert invitations.filter(wave=0).exists() and invitations.filter(wave__gte=2).exists()
     assert len(set(invitations.values_list("country", flat=True))) >= 10
@@ -25,7 +26,18 @@ def test_a_simulated_consultation_has_chains_answers_and_reminders(open_question
     assert completed == Response.objects.filter(submitted_at__isnull=False).count() > 0
     assert invitations.filter(reminders_sent__gt=0).exists()
     figures = dashboard(open_questionnaire)
-    assert figures.total.invited == 120 and figures.total.completed == completed
+    assert figures.total.invited == 300 and figures.total.completed == completed
+    now = timezone.now()
+    for invitation in invitations:
+        moments = [
+            invitation.created_at,
+            invitation.emailed_at,
+            invitation.consented_at,
+            invitation.started_at,
+            invitation.completed_at,
+        ]
+        known = [moment for moment in moments if moment is not None]
+        assert known == sorted(known) and known[-1] <= now, invitation.label
 
 
 def test_every_simulated_answer_is_one_the_engine_accepts(open_questionnaire):
