@@ -62,7 +62,9 @@ class SmtpSink:
             if self.script:
                 return self.script.pop(0)
             parsed = message_from_bytes(envelope.content)
-            self.received.append((parsed["Message-ID"], recipient))
+            # A long header is folded on the wire (RFC 5322): unfold it to compare ids.
+            message_id = "".join(str(parsed["Message-ID"]).split())
+            self.received.append((message_id, recipient))
         return "250 OK"
 
     def message_ids(self) -> Counter:
