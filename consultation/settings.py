@@ -185,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The dashboard's figures are computed at most this often per questionnaire (its page refreshes every
+# minute); everyone watching reads the same snapshot.
+DASHBOARD_SECONDS = env.int("DASHBOARD_SECONDS", default=30)
+
 # --- Outbox ---------------------------------------------------------------------------------
 # A temporary failure (4xx, refused connection, time-out) is retried after base, 2 x base, 4 x base ...
 # seconds, capped, up to a number of attempts; a 5xx refusal fails the row at once.

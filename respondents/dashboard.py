@@ -7,12 +7,16 @@ in Python from the per-country rows (at most ~250).
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 from django_countries import countries
 
 from questionnaires.engine.definition import Breakdown, pick_text
@@ -21,6 +25,8 @@ from questionnaires.selectors import questionnaire_definition
 
 from .models import Invitation, OutboxMessage, Response, Selection
 from .regions import REGIONS, region_of
+
+logger = logging.getLogger(__name__)
 
 SEEDS_SHOWN = 50
 
@@ -99,6 +105,7 @@ class Dashboard:
     reminder_days: list[date]
     after_reminders: list[dict]
     drop_off: list[dict]
+    computed_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -140,7 +147,27 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
         by_answer=_by_answer(questionnaire, language),
         **_timeline(questionnaire, invitations),
         drop_off=_drop_off(questionnaire, language),
+        computed_at=timezone.now(),
     )
+
+
+def dashboard_snapshot(questionnaire: Questionnaire, language: str) -> Dashboard:
+    """The figures, computed at most once every DASHBOARD_SECONDS per questionnaire and language:
+    everyone watching, and every page's periodic refresh, reads the same snapshot. A cache that is
+    unreachable only means computing them each time."""
+    key = f"dashboard:{questionnaire.pk}:{questionnaire.revision}:{language}"
+    try:
+        figures = cache.get(key)
+    except Exception:  # the cache is down: compute, as without it
+        logger.warning("Dashboard cache unreachable", exc_info=True)
+        figures = None
+    if figures is None:
+        figures = dashboard(questionnaire, language)
+        try:
+            cache.set(key, figures, settings.DASHBOARD_SECONDS)
+        except Exception:
+            logger.warning("Dashboard cache unreachable", exc_info=True)
+    return figures
 
 
 def _wave_label(wave: int) -> str:

@@ -14,7 +14,7 @@ from .dashboard import (
     SEEDS_SHOWN,
     chain_summaries_top,
     chain_tree,
-    dashboard,
+    dashboard_snapshot,
     recruitment_matrix,
     tree_nodes,
 )
@@ -24,7 +24,7 @@ from .models import Invitation
 @require_GET
 @questionnaire_action_required(Action.VIEW)
 def overview(request, questionnaire: Questionnaire):
-    figures = dashboard(questionnaire, questionnaire.default_language)
+    figures = dashboard_snapshot(questionnaire, questionnaire.default_language)
     return render(
         request,
         "respondents/dashboard/overview.html",
@@ -36,9 +36,10 @@ def overview(request, questionnaire: Questionnaire):
 @questionnaire_action_required(Action.VIEW)
 def data(request, questionnaire: Questionnaire):
     """The same figures as JSON, for the page's periodic refresh."""
-    figures = dashboard(questionnaire, questionnaire.default_language)
+    figures = dashboard_snapshot(questionnaire, questionnaire.default_language)
     return JsonResponse(
         {
+            "computed_at": figures.computed_at.isoformat(),
             "total": figures.total.as_dict(),
             "by_region": [tally.as_dict() for tally in figures.by_region],
             "by_country": [tally.as_dict() for tally in figures.by_country],

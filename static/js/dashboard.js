@@ -64,7 +64,10 @@
     bar("chart-wave", data.by_wave);
     timeline(data.timeline);
     var stamp = document.getElementById("refreshed-at");
-    if (stamp) stamp.textContent = new Date().toLocaleTimeString();
+    if (stamp && data.computed_at) {
+      stamp.setAttribute("datetime", data.computed_at);
+      stamp.textContent = new Date(data.computed_at).toLocaleTimeString();
+    }
   }
 
   function refresh() {

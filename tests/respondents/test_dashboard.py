@@ -140,3 +140,36 @@ def test_the_tree_page_does_not_grow_queries_with_seeds_or_waves(
         assert client.get(url).status_code == 200
     with django_assert_max_num_queries(20):  # a fixed set: one GROUP BY per breakdown
         assert client.get(f"/dashboard/{questionnaire.slug}/").status_code == 200
+
+
+def test_everyone_watching_reads_one_snapshot_for_a_few_seconds(
+    consultation, client_for, researcher, django_assert_max_num_queries
+):
+    from django.core.cache import cache
+
+    questionnaire, _ = consultation
+    monitor = UserFactory()
+    membership_set(questionnaire=questionnaire, user=monitor, role="monitor", actor=None)
+    client = client_for(monitor)
+    url = f"/dashboard/{questionnaire.slug}/data.json"
+    first = client.get(url).json()
+    seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+    with django_assert_max_num_queries(4):  # session, questionnaire, membership: no figures recomputed
+        again = client.get(url).json()
+    assert again == first
+    cache.clear()  # the snapshot expires
+    assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
+
+
+def test_the_dashboard_still_works_when_the_cache_is_down(consultation, client_for, monkeypatch):
+    class Down:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("cache unreachable")
+
+        set = get
+
+    monkeypatch.setattr("respondents.dashboard.cache", Down())
+    questionnaire, _ = consultation
+    owner = UserFactory()
+    membership_set(questionnaire=questionnaire, user=owner, role="owner", actor=None)
+    assert client_for(owner).get(f"/dashboard/{questionnaire.slug}/").status_code == 200
