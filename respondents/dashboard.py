@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django_countries import countries
@@ -25,6 +25,7 @@ from questionnaires.selectors import questionnaire_definition
 
 from .models import Invitation, OutboxMessage, Response, Selection
 from .regions import REGIONS, region_of
+from .selectors import Chain, chain_summaries, largest_chain_seeds
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
         by_country=by_country,
         by_region=[tally for tally in regions.values() if tally.invited],
         by_wave=[waves[wave] for wave in sorted(waves)],
-        by_seed=_by_seed(invitations),
+        by_seed=_by_seed(questionnaire),
         by_answer=_by_answer(questionnaire, language),
         **_timeline(questionnaire, invitations),
         drop_off=_drop_off(questionnaire, language),
@@ -174,23 +175,10 @@ def _wave_label(wave: int) -> str:
     return "Seeds (wave 0)" if wave == 0 else f"Wave {wave}"
 
 
-def _by_seed(invitations: QuerySet[Invitation], limit: int = SEEDS_SHOWN) -> list[Tally]:
-    """The largest chains only, counted in SQL: first the `limit` seeds with the most recruits (a
-    bare count per seed), then the full tallies of just those chains (their members by index)."""
-    largest = list(
-        invitations.filter(seed__isnull=False)
-        .values("seed_id")
-        .annotate(recruits=Count("id"))
-        .order_by("-recruits", "seed_id")
-        .values_list("seed_id", flat=True)[:limit]
-    )
-    if len(largest) < limit:  # seeds who recruited nobody yet fill the table
-        largest += list(
-            invitations.filter(wave=0)
-            .exclude(pk__in=largest)
-            .order_by("number")
-            .values_list("pk", flat=True)[: limit - len(largest)]
-        )
+def _by_seed(questionnaire: Questionnaire, limit: int = SEEDS_SHOWN) -> list[Tally]:
+    """The largest chains only, counted in SQL: their seeds first, then the full tallies of just
+    those chains (their members by index)."""
+    largest = largest_chain_seeds(questionnaire, limit)
     rows = (
         Invitation.objects.filter(Q(pk__in=largest) | Q(seed_id__in=largest))
         .annotate(chain=Coalesce("seed_id", "id"))
@@ -334,53 +322,17 @@ class ChainNode:
         return f"{self.invitation.pseudonym} · {self.invitation.get_status_display().lower()}"
 
 
-@dataclass
-class ChainSummary:
-    seed: Invitation
-    size: int
-    depth: int
-    completed: int
-
-    @property
-    def recruits(self) -> int:
-        return self.size - 1
-
-    @property
-    def recruits_per_respondent(self) -> float | None:
-        """Recruits ÷ chain members who completed: how far each taking part carried the chain."""
-        return self.recruits / self.completed if self.completed else None
-
-
 def chain_summaries_top(
     questionnaire: Questionnaire, *, limit: int = SEEDS_SHOWN, also: int | None = None
-) -> list[ChainSummary]:
-    """The `limit` largest chains (and the chain of seed number `also`, wherever it ranks) with their
-    size, depth and completions: one GROUP BY, sorted and cut in SQL, and one query for the seeds."""
-    chains = (
-        Invitation.objects.filter(questionnaire=questionnaire)
-        .annotate(chain=Coalesce("seed_id", "id"))
-        .values("chain")
-        .annotate(
-            size=Count("id"),
-            depth=Max("wave"),
-            completed=Count("id", filter=Q(status=Invitation.Status.COMPLETED)),
-        )
+) -> list[Chain]:
+    """The `limit` largest chains, and the chain of seed number `also` wherever it ranks, largest first."""
+    ids = largest_chain_seeds(questionnaire, limit)
+    seeds = Invitation.objects.filter(questionnaire=questionnaire, wave=0).filter(
+        Q(pk__in=ids) | Q(number=also) if also is not None else Q(pk__in=ids)
     )
-    rows = list(chains.order_by("-size", "chain")[:limit])
-    if also is not None:
-        wanted = Invitation.objects.filter(questionnaire=questionnaire, number=also, wave=0).values("pk")
-        rows += list(chains.filter(chain__in=wanted).order_by())
-    seeds = Invitation.objects.filter(pk__in=[row["chain"] for row in rows]).in_bulk()
-    summaries, seen = [], set()
-    for row in rows:
-        if row["chain"] not in seen:
-            seen.add(row["chain"])
-            summaries.append(
-                ChainSummary(
-                    seed=seeds[row["chain"]], size=row["size"], depth=row["depth"], completed=row["completed"]
-                )
-            )
-    return summaries
+    return sorted(
+        chain_summaries(questionnaire, list(seeds)), key=lambda chain: (-chain.size, chain.seed.number)
+    )
 
 
 def recruitment_matrix(questionnaire: Questionnaire) -> tuple[list[str], list[list[int]]]:

@@ -111,6 +111,36 @@ class Chain:
     depth: int  # the deepest wave reached; 0 while the seed has recruited nobody
     completed: int
 
+    @property
+    def recruits(self) -> int:
+        return self.size - 1
+
+    @property
+    def recruits_per_respondent(self) -> float | None:
+        """Recruits ÷ chain members who completed: how far each taking part carried the chain."""
+        return self.recruits / self.completed if self.completed else None
+
+
+def largest_chain_seeds(questionnaire: Questionnaire, limit: int) -> list[int]:
+    """Ids of the seeds with the most recruits (a bare count per seed), then seeds who recruited
+    nobody yet, up to `limit`."""
+    invitations = Invitation.objects.filter(questionnaire=questionnaire).order_by()
+    largest = list(
+        invitations.filter(seed__isnull=False)
+        .values("seed_id")
+        .annotate(recruits=Count("id"))
+        .order_by("-recruits", "seed_id")
+        .values_list("seed_id", flat=True)[:limit]
+    )
+    if len(largest) < limit:
+        largest += list(
+            invitations.filter(wave=0)
+            .exclude(pk__in=largest)
+            .order_by("number")
+            .values_list("pk", flat=True)[: limit - len(largest)]
+        )
+    return largest
+
 
 def chain_summaries(questionnaire: Questionnaire, seeds: Sequence[Invitation]) -> list[Chain]:
     """Size, depth and completions of each seed's chain: one GROUP BY over the denormalised seed."""

@@ -363,9 +363,7 @@ def response_decline(*, invitation: Invitation, token: str | None = None) -> Inv
     invitation.declined_at = timezone.now()
     invitation.save(update_fields=["status", "declined_at"])
     InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.DECLINED)
-    OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
-        status=OutboxMessage.Status.CANCELLED, last_error="declined"
-    )
+    _cancel_pending(invitation, "declined")
     return invitation
 
 
@@ -584,14 +582,6 @@ def _next_sequence(invitation: Invitation, kind: str) -> int:
     return (top or 0) + 1
 
 
-def _locked_for_staff(invitation: Invitation) -> Invitation:
-    return (
-        Invitation.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("questionnaire")
-        .get(pk=invitation.pk)
-    )
-
-
 def _cancel_pending(invitation: Invitation, reason: str) -> int:
     return OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
         status=OutboxMessage.Status.CANCELLED, last_error=reason
@@ -601,7 +591,7 @@ def _cancel_pending(invitation: Invitation, reason: str) -> int:
 @transaction.atomic
 def invitation_resend(*, invitation: Invitation, actor) -> OutboxMessage:
     """Send the invitation again (same personal link) as a new outbox message."""
-    invitation = _locked_for_staff(invitation)
+    invitation = _locked_invitation(invitation)
     if invitation.channel != Invitation.Channel.EMAIL or not invitation.email:
         raise InvitationError(f"{invitation.label} has no email address: it came by a forwarded link")
     if not accepts_answers(invitation.questionnaire):
@@ -634,7 +624,7 @@ def invitation_resend(*, invitation: Invitation, actor) -> OutboxMessage:
 @transaction.atomic
 def invitation_correct_address(*, invitation: Invitation, email: str, actor) -> OutboxMessage:
     """Replace a wrong or bouncing address and send the invitation to the new one."""
-    invitation = _locked_for_staff(invitation)
+    invitation = _locked_invitation(invitation)
     questionnaire = invitation.questionnaire
     if invitation.opted_out_at:
         # The person asked never to be emailed: a researcher's new address for them does not undo it.
@@ -669,7 +659,7 @@ def invitation_correct_address(*, invitation: Invitation, email: str, actor) -> 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
     """The link stops working (the neutral page), and nothing more is sent; answers already saved stay."""
-    invitation = _locked_for_staff(invitation)
+    invitation = _locked_invitation(invitation)
     if invitation.status == Invitation.Status.REVOKED:
         return invitation
     invitation.status, invitation.revoked_at = Invitation.Status.REVOKED, timezone.now()
@@ -690,7 +680,7 @@ def invitation_mark_bounced(
     *, invitation: Invitation, reason: str, actor, source: str = "marked by hand"
 ) -> Invitation:
     """A bounce that arrived later (by mail, or from the provider): no more email to the address."""
-    invitation = _locked_for_staff(invitation)
+    invitation = _locked_invitation(invitation)
     reason = (reason.strip() or "bounced")[:250]
     invitation.email_failed_at, invitation.email_failure = timezone.now(), f"{source}: {reason}"[:300]
     invitation.save(update_fields=["email_failed_at", "email_failure"])

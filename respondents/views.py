@@ -255,15 +255,24 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
+def _nothing_to_answer(request: HttpRequest) -> HttpResponse | None:
+    """Where a respondent with no page to answer goes: before consent, the landing; after
+    submitting, the thank-you page. None when answering is where they are."""
+    if request.response is None:
+        return redirect("respondents:landing")
+    if request.response.is_submitted:
+        return redirect("respondents:thanks")
+    return None
+
+
 @require_GET
 @respondent_view
 def resume(request: HttpRequest) -> HttpResponse:
     """Where a returning respondent lands: the first unfinished domain, or the review."""
     response = request.response
-    if response is None:
-        return redirect("respondents:landing")
-    if response.is_submitted:
-        return redirect("respondents:thanks")
+    elsewhere = _nothing_to_answer(request)
+    if elsewhere:
+        return elsewhere
     progress = response_progress(response)
     if progress.next_domain is None:
         return redirect("respondents:review")
@@ -370,10 +379,9 @@ def _after_save(request: HttpRequest, response: Response, domain, answers, numbe
 @respondent_view
 def review(request: HttpRequest) -> HttpResponse:
     response = request.response
-    if response is None:
-        return redirect("respondents:landing")
-    if response.is_submitted:
-        return redirect("respondents:thanks")
+    elsewhere = _nothing_to_answer(request)
+    if elsewhere:
+        return elsewhere
     progress = response_progress(response)
     return render(
         request,
@@ -433,14 +441,8 @@ def _nomination_context(request: HttpRequest, formset=None) -> dict:
     if not may_nominate(invitation):
         return {"nominate": None}
     left = nominations_left(invitation)
-    language = request.LANGUAGE_CODE
     if formset is None and left:
-        formset = peer_formset(
-            left,
-            languages=[(code, _language_name(code)) for code in request.questionnaire.languages],
-            countries=country_choices(language),
-            default_language=language,
-        )
+        formset = _peer_formset(request, left)
     return {
         "nominate": {
             "left": left,
@@ -449,6 +451,22 @@ def _nomination_context(request: HttpRequest, formset=None) -> dict:
             "links": [invitation_link(referral) for referral in referral_links_pending(invitation)],
         }
     }
+
+
+def _peer_formset(request: HttpRequest, left: int, data=None):
+    language = request.LANGUAGE_CODE
+    return peer_formset(
+        left,
+        languages=[(code, _language_name(code)) for code in request.questionnaire.languages],
+        countries=country_choices(language),
+        default_language=language,
+        data=data,
+    )
+
+
+def _not_now(request: HttpRequest) -> HttpResponse:
+    """Nominating is refused (not submitted or declined, closed, or the quota used up): 409."""
+    return render(request, "respondents/not_now.html", _context(request), status=409)
 
 
 def _nominator_page(request: HttpRequest, formset=None, status: int = 200) -> HttpResponse:
@@ -470,17 +488,11 @@ def _nominator_page(request: HttpRequest, formset=None, status: int = 200) -> Ht
 def nominate(request: HttpRequest) -> HttpResponse:
     invitation = request.invitation
     if not may_nominate(invitation):
-        return render(request, "respondents/not_now.html", _context(request), status=409)
+        return _not_now(request)
     left = nominations_left(invitation)
     if left == 0:
-        return render(request, "respondents/not_now.html", _context(request), status=409)
-    formset = peer_formset(
-        left,
-        languages=[(code, _language_name(code)) for code in request.questionnaire.languages],
-        countries=country_choices(request.LANGUAGE_CODE),
-        default_language=request.LANGUAGE_CODE,
-        data=request.POST,
-    )
+        return _not_now(request)
+    formset = _peer_formset(request, left, data=request.POST)
     if not formset.is_valid() or not formset.peers:
         if formset.is_valid():
             formset._non_form_errors = formset.error_class([_("Enter at least one email address.")])
@@ -488,7 +500,7 @@ def nominate(request: HttpRequest) -> HttpResponse:
     try:
         nominations_create(nominator=invitation, peers=[Peer(**peer) for peer in formset.peers])
     except NominationError:  # the quota was used up meanwhile, from another tab
-        return render(request, "respondents/not_now.html", _context(request), status=409)
+        return _not_now(request)
     # The same thanks whatever became of each address: nobody learns who else was invited.
     messages.success(request, _("Thank you: we will invite the colleagues you suggested."))
     return redirect(_nominator_home(request))
@@ -500,7 +512,7 @@ def forward(request: HttpRequest) -> HttpResponse:
     """ "I will forward it myself": links with no contact details, one per colleague."""
     invitation = request.invitation
     if not may_nominate(invitation):
-        return render(request, "respondents/not_now.html", _context(request), status=409)
+        return _not_now(request)
     try:
         count = int(request.POST.get("count", ""))
     except ValueError:
@@ -508,7 +520,7 @@ def forward(request: HttpRequest) -> HttpResponse:
     try:
         referral_links_create(nominator=invitation, count=count, language=request.LANGUAGE_CODE)
     except NominationError:
-        return render(request, "respondents/not_now.html", _context(request), status=409)
+        return _not_now(request)
     messages.success(request, _("Your links are ready below: send each one to one colleague."))
     return redirect(_nominator_home(request))
 
