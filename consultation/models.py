@@ -24,6 +24,8 @@ class AuditEntry(models.Model):
         QUESTIONNAIRE_EXPORTED = "questionnaire.exported", "Questionnaire definition exported"
         QUESTIONNAIRE_STATUS_CHANGED = "questionnaire.status_changed", "Questionnaire status changed"
         QUESTIONNAIRE_EDITED = "questionnaire.edited", "Questionnaire edited"
+        QUESTIONNAIRE_CREATED = "questionnaire.created", "Questionnaire created"
+        QUESTIONNAIRE_COPIED = "questionnaire.copied", "Questionnaire duplicated as a new draft"
         MEMBER_ADDED = "membership.added", "Member added"
         MEMBER_CHANGED = "membership.changed", "Member's role changed"
         MEMBER_REMOVED = "membership.removed", "Member removed"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("q/", include("questionnaires.urls")),
+    path("author/", include("questionnaires.author_urls")),
     path("q/<slug:slug>/invitations/", include("respondents.staff_urls")),
     path("r/", include("respondents.urls")),
     path("dashboard/<slug:slug>/", include("respondents.dashboard_urls")),

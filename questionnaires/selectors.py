@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .definition_format import QuestionnaireDocument
@@ -34,39 +35,47 @@ def _question_ids_cached(questionnaire_id: int, revision: int, created_at) -> di
 
 
 def _definition_build(questionnaire: Questionnaire) -> Definition:
+    return instrument_rows(questionnaire).definition
+
+
+@dataclass
+class InstrumentRows:
+    """A questionnaire's domains, questions and choices as rows (three queries), with the engine's
+    definition built from the same rows: the authoring pages show both without reading twice."""
+
+    questionnaire: Questionnaire
+    domains: list[Domain]
+    questions_of: dict[int, list[Question]]  # by domain id, in order
+    options_of: dict[int, list[Choice]]  # by question id, in order
+    items_of: dict[int, list[Choice]]
+    definition: Definition
+
+    @property
+    def questions(self) -> list[Question]:
+        return [question for domain in self.domains for question in self.questions_of.get(domain.pk, [])]
+
+
+def instrument_rows(questionnaire: Questionnaire) -> InstrumentRows:
     domains = list(Domain.objects.filter(questionnaire=questionnaire).order_by("position", "id"))
     questions = list(Question.objects.filter(questionnaire=questionnaire).order_by("position", "id"))
     choices = list(Choice.objects.filter(question__questionnaire=questionnaire).order_by("position", "id"))
 
-    options_of: dict[int, list[ChoiceDef]] = {}
-    items_of: dict[int, list[ChoiceDef]] = {}
+    options_of: dict[int, list[Choice]] = {}
+    items_of: dict[int, list[Choice]] = {}
     for choice in choices:
         target = options_of if choice.kind == Choice.Kind.OPTION else items_of
-        target.setdefault(choice.question_id, []).append(
-            ChoiceDef(code=choice.code, label=choice.label, value=choice.value, is_other=choice.is_other)
-        )
-    questions_of: dict[int, list[QuestionDef]] = {}
+        target.setdefault(choice.question_id, []).append(choice)
+    questions_of: dict[int, list[Question]] = {}
     for question in questions:
-        questions_of.setdefault(question.domain_id, []).append(
-            QuestionDef(
-                code=question.code,
-                type=QuestionType(question.type),
-                text=question.text,
-                help=question.help or {},
-                required=question.required,
-                breakdown=Breakdown(question.breakdown) if question.breakdown else None,
-                condition=question.condition,
-                options=tuple(options_of.get(question.pk, ())),
-                items=tuple(items_of.get(question.pk, ())),
-                min_value=question.min_value.normalize() if question.min_value is not None else None,
-                max_value=question.max_value.normalize() if question.max_value is not None else None,
-                integer_only=question.integer_only,
-                max_length=question.max_length,
-                min_choices=question.min_choices,
-                max_choices=question.max_choices,
-            )
+        questions_of.setdefault(question.domain_id, []).append(question)
+
+    def choice_defs(rows: list[Choice]) -> tuple[ChoiceDef, ...]:
+        return tuple(
+            ChoiceDef(code=choice.code, label=choice.label, value=choice.value, is_other=choice.is_other)
+            for choice in rows
         )
-    return Definition(
+
+    definition = Definition(
         slug=questionnaire.slug,
         languages=tuple(questionnaire.languages),
         title=questionnaire.title,
@@ -76,11 +85,31 @@ def _definition_build(questionnaire: Questionnaire) -> Definition:
                 title=domain.title,
                 description=domain.description or {},
                 condition=domain.condition,
-                questions=tuple(questions_of.get(domain.pk, ())),
+                questions=tuple(
+                    QuestionDef(
+                        code=question.code,
+                        type=QuestionType(question.type),
+                        text=question.text,
+                        help=question.help or {},
+                        required=question.required,
+                        breakdown=Breakdown(question.breakdown) if question.breakdown else None,
+                        condition=question.condition,
+                        options=choice_defs(options_of.get(question.pk, [])),
+                        items=choice_defs(items_of.get(question.pk, [])),
+                        min_value=question.min_value.normalize() if question.min_value is not None else None,
+                        max_value=question.max_value.normalize() if question.max_value is not None else None,
+                        integer_only=question.integer_only,
+                        max_length=question.max_length,
+                        min_choices=question.min_choices,
+                        max_choices=question.max_choices,
+                    )
+                    for question in questions_of.get(domain.pk, [])
+                ),
             )
             for domain in domains
         ),
     )
+    return InstrumentRows(questionnaire, domains, questions_of, options_of, items_of, definition)
 
 
 def questionnaire_document(questionnaire: Questionnaire) -> QuestionnaireDocument:

@@ -69,6 +69,20 @@ def document_parse_and_check(raw: str | bytes | Any) -> QuestionnaireDocument:
 def questionnaire_import(*, raw: str | bytes | Any, actor=None, slug: str | None = None) -> Questionnaire:
     """Create a draft questionnaire from a definition file, all or nothing."""
     document = document_parse_and_check(raw)
+    return questionnaire_create_from_document(document=document, actor=actor, slug=slug)
+
+
+@transaction.atomic
+def questionnaire_create_from_document(
+    *,
+    document: QuestionnaireDocument,
+    actor=None,
+    slug: str | None = None,
+    action: str = AuditEntry.Action.QUESTIONNAIRE_IMPORTED,
+    detail: dict[str, Any] | None = None,
+) -> Questionnaire:
+    """Write a read definition as a new draft. The importer checks the file first; a copy of a draft
+    keeps its unfinished parts (the validation panel lists them)."""
     definition = document.definition
     slug = slug or definition.slug
     if Questionnaire.objects.filter(slug=slug).exists():
@@ -157,10 +171,15 @@ def questionnaire_import(*, raw: str | bytes | Any, actor=None, slug: str | None
 
     audit_record(
         actor=actor,
-        action=AuditEntry.Action.QUESTIONNAIRE_IMPORTED,
+        action=action,
         target=questionnaire,
         questionnaire=questionnaire,
-        detail={"domains": len(domains), "questions": len(questions), "choices": len(choice_rows)},
+        detail={
+            "domains": len(domains),
+            "questions": len(questions),
+            "choices": len(choice_rows),
+            **(detail or {}),
+        },
     )
     if actor is not None and actor.is_authenticated:
         membership_set(questionnaire=questionnaire, user=actor, role=Membership.Role.OWNER, actor=actor)
@@ -173,9 +192,10 @@ def questionnaire_definition_changed(*, questionnaire: Questionnaire) -> None:
     questionnaire.refresh_from_db(fields=["revision"])
 
 
-def questionnaire_open_problems(questionnaire: Questionnaire) -> list[Problem]:
+def questionnaire_open_problems(questionnaire: Questionnaire, definition=None) -> list[Problem]:
     """What stops a questionnaire from opening: the definition's problems and its schedule."""
-    problems = definition_problems(questionnaire_definition(questionnaire), countries=country_codes())
+    definition = definition or questionnaire_definition(questionnaire)
+    problems = definition_problems(definition, countries=country_codes())
     for field in ("title", "consent_text", "introduction"):
         texts = getattr(questionnaire, field)
         if field == "title" or any(texts.values()):

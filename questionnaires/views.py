@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from consultation.audit import audit_record
@@ -68,6 +69,11 @@ def questionnaire_status(request, questionnaire: Questionnaire):
             messages.error(request, message)
     else:
         messages.success(request, f"The questionnaire is now {form.cleaned_data['status']}.")
+    back = request.POST.get("next", "")
+    if back.startswith(f"/author/{questionnaire.slug}/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        return redirect(back)  # from the authoring page
     return redirect(questionnaire)
 
 

@@ -67,6 +67,28 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "dashboard:overview": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "dashboard:data": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "dashboard:chains": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    # Authoring: any staff account sees the list of what it may author (possibly empty); creating
+    # and duplicating need the site permission to add questionnaires; the rest is for owners and
+    # researchers of the questionnaire.
+    "author:index": ("GET", row(LOGIN, LOGIN, 200, 200, 200, 200, 200)),
+    "author:new": ("GET", row(LOGIN, LOGIN, 403, 403, 403, 403, 200)),
+    "author:duplicate": ("GET", row(LOGIN, LOGIN, GONE, 403, 403, 403, 200)),
+    "author:outline": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "author:settings": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "author:translations": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    # The walk's questionnaire is open: no domain can be added (back to the outline, with why).
+    "author:domain_new": ("GET", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
+    # An order form without an order is refused as malformed.
+    "author:domains_order": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
+    "author:domain": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    # The confirmation page, which on an open questionnaire says why it cannot be deleted.
+    "author:domain_delete": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "author:question_new": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "author:questions_order": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
+    "author:question": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "author:question_delete": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "author:preview": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "author:preview_page": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
     # Respondent pages: only the session opened by a personal link gets in; everyone else,
     # staff included, gets the neutral page.
     "respondents:landing": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
@@ -179,6 +201,9 @@ def concrete_url(route: str, questionnaire: Questionnaire, invitation) -> str:
         "<slug:slug>": questionnaire.slug,
         "<int:membership_id>": str(monitor_membership.pk),
         "<int:number>": "1",
+        "<int:domain_id>": str(questionnaire.domains.order_by("pk").first().pk),
+        "<int:question_id>": str(questionnaire.questions.order_by("pk").first().pk),
+        "<str:language>": "en",
         "<str:token>": invitation.token,
         "<path:object_id>": object_id,
         "<id>": object_id,

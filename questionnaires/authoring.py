@@ -1,0 +1,815 @@
+"""Editing a questionnaire's definition in the browser: each edit one transaction, audited.
+
+Rules every edit keeps:
+
+- The questionnaire's row is locked first, so two researchers' edits never interleave.
+- A form names the state it was opened on (`fingerprint`); if the object changed since (another
+  tab, a colleague), the edit is refused as `StaleEdit` and nothing is written.
+- Once launched (`Questionnaire.is_locked`), what stored answers depend on is frozen: no question
+  or choice is deleted, no code, type, value or domain changes, no domain is added or removed,
+  and the languages stay. Wording, translations, new questions and new choices, order and
+  conditions may change, but only into a definition without problems (respondents are using it).
+- Before launch, unfinished work is allowed (the validation panel lists it), except a condition
+  that tests a question that does not come before it: refused at once, since it could never hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from consultation.audit import audit_record
+from consultation.models import AuditEntry
+
+from .definition_format import QuestionnaireDocument, canonical_condition, document_to_json, parse_document
+from .engine.checks import Problem, definition_problems
+from .engine.conditions import referenced_questions
+from .models import Choice, Domain, Question, Questionnaire
+from .selectors import instrument_rows, questionnaire_document
+from .services import (
+    country_codes,
+    questionnaire_create_from_document,
+    questionnaire_definition_changed,
+    questionnaire_set_consent_text,
+)
+
+LOCKED_ADVICE = "Duplicate it as a new draft to make this change."
+CHOICE_VALUE_LIMIT = 999_999  # what the forms accept; SPSS and R read it as a plain number
+PLACEHOLDER_VALUE = -2_000_000_000
+
+
+class LockedEdit(ValidationError):
+    """The questionnaire is launched and this edit would orphan or change the meaning of stored answers."""
+
+
+class UnknownOrder(ValidationError):
+    """A new order that does not name each object exactly once (tampered, or the page is out of date)."""
+
+
+class StaleEdit(ValidationError):
+    """The object changed since the form was opened: nothing was written."""
+
+    def __init__(self, what: str):
+        super().__init__(
+            f"{what} was changed elsewhere (another tab or a colleague) after you opened this page, "
+            "so your edit was not saved. The page now shows it as it is; make your change again."
+        )
+
+
+# --- Fingerprints: what a form was opened on -----------------------------------------------------
+
+
+def _digest(state: Any) -> str:
+    encoded = json.dumps(state, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+def questionnaire_fingerprint(questionnaire: Questionnaire) -> str:
+    fields = (
+        "slug", "languages", "title", "organisation", "introduction", "consent_text", "opens_at",
+        "closes_at", "time_zone", "nomination_quota", "status",
+    )  # fmt: skip
+    return _digest({name: getattr(questionnaire, name) for name in fields})
+
+
+def domain_fingerprint(domain: Domain) -> str:
+    return _digest(
+        {
+            "code": domain.code,
+            "title": domain.title,
+            "description": domain.description,
+            "condition": domain.condition,
+        }
+    )
+
+
+def question_fingerprint(question: Question, choices: Iterable[Choice]) -> str:
+    state = {
+        name: getattr(question, name)
+        for name in (
+            "code", "domain_id", "type", "text", "help", "required", "breakdown", "condition", "min_value",
+            "max_value", "integer_only", "max_length", "min_choices", "max_choices",
+        )
+    }  # fmt: skip
+    state["choices"] = [
+        [choice.pk, choice.kind, choice.code, choice.label, choice.value, choice.is_other]
+        for choice in sorted(choices, key=lambda choice: (choice.kind, choice.position, choice.pk))
+    ]
+    return _digest(state)
+
+
+def text_fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# --- Inputs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DomainInput:
+    code: str
+    title: dict[str, str]
+    description: dict[str, str] = field(default_factory=dict)
+    condition: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChoiceInput:
+    id: int | None  # None: a new choice
+    code: str
+    label: dict[str, str]
+    value: int | None = None
+    is_other: bool = False
+
+
+@dataclass(frozen=True)
+class QuestionInput:
+    code: str
+    type: str
+    text: dict[str, str]
+    help: dict[str, str] = field(default_factory=dict)
+    required: bool = False
+    breakdown: str = ""
+    condition: dict[str, Any] | None = None
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
+    integer_only: bool = False
+    max_length: int | None = None
+    min_choices: int | None = None
+    max_choices: int | None = None
+    domain_id: int | None = None  # None: stays where it is (or the domain it is created in)
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def _lock(questionnaire: Questionnaire) -> Questionnaire:
+    return Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+
+
+def _refuse_if_locked(questionnaire: Questionnaire, what: str) -> None:
+    if questionnaire.is_locked:
+        raise LockedEdit(
+            f"{what}: the questionnaire is {questionnaire.status} and stored answers depend on it. "
+            + LOCKED_ADVICE
+        )
+
+
+def _problems_now(questionnaire: Questionnaire) -> list[Problem]:
+    return definition_problems(instrument_rows(questionnaire).definition, countries=country_codes())
+
+
+def _keep_launched_sound(questionnaire: Questionnaire, before: list[Problem]) -> None:
+    """A launched questionnaire's edit must not add a problem: respondents are answering it."""
+    if not questionnaire.is_locked:
+        return
+    known = set(before)
+    new = [problem for problem in _problems_now(questionnaire) if problem not in known]
+    if new:
+        raise ValidationError(
+            ["The questionnaire is open, so this edit must leave it without problems:"]
+            + [_plain(problem) for problem in new]
+        )
+
+
+def _plain(problem: Problem) -> str:
+    return f"{problem.path}: {problem.message}"
+
+
+def _refuse_backward_conditions(questionnaire: Questionnaire, path_prefix: str) -> None:
+    """Refuse a condition that tests a later question, itself, or no question at all."""
+    problems = [
+        problem
+        for problem in _problems_now(questionnaire)
+        if problem.path.startswith(path_prefix + ".condition")
+    ]
+    if problems:
+        raise ValidationError({"condition": [_readable_condition_problem(p) for p in problems]})
+
+
+def _readable_condition_problem(problem: Problem) -> str:
+    return problem.message
+
+
+def _refuse_new_condition_problems(questionnaire: Questionnaire, before: list[Problem]) -> None:
+    """A new order must not make any condition test a question that no longer comes before it."""
+    known = {problem.message for problem in before if ".condition" in problem.path}
+    new = [p for p in _problems_now(questionnaire) if ".condition" in p.path and p.message not in known]
+    if new:
+        raise ValidationError(
+            ["This order would make a condition test a question that comes after it; nothing was moved:"]
+            + [problem.message for problem in new]
+        )
+
+
+def _path_of(questionnaire: Questionnaire, *, domain: Domain, question: Question | None = None) -> str:
+    rows = instrument_rows(questionnaire)
+    domain_index = next(i for i, row in enumerate(rows.domains) if row.pk == domain.pk)
+    path = f"$.domains[{domain_index}]"
+    if question is not None:
+        questions = rows.questions_of.get(domain.pk, [])
+        path += f".questions[{next(i for i, row in enumerate(questions) if row.pk == question.pk)}]"
+    return path
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: {"before": _jsonable(before.get(key)), "after": _jsonable(after.get(key))}
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _audit(questionnaire: Questionnaire, actor, target, detail: dict[str, Any]) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.QUESTIONNAIRE_EDITED,
+        target=target,
+        questionnaire=questionnaire,
+        detail={"launched": questionnaire.is_locked, **detail},
+    )
+
+
+def _texts_only(texts: Mapping[str, str], languages: Iterable[str]) -> dict[str, str]:
+    """Keep the questionnaire's languages, drop empty texts: an empty translation is a missing one."""
+    return {language: texts[language] for language in languages if (texts.get(language) or "").strip()}
+
+
+# --- Questionnaires --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def questionnaire_create_blank(*, slug: str, title: str, languages: list[str], actor) -> Questionnaire:
+    """A new, empty draft: its first language's title, the creator as owner."""
+    from .services import membership_set
+
+    if Questionnaire.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A questionnaire with the address {slug!r} already exists."})
+    questionnaire = Questionnaire(slug=slug, languages=languages, title={languages[0]: title})
+    questionnaire.full_clean()
+    questionnaire.save()
+    questionnaire.consent_versions.create(version=1, text={})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.QUESTIONNAIRE_CREATED,
+        target=questionnaire,
+        questionnaire=questionnaire,
+        detail={"languages": languages},
+    )
+    membership_set(questionnaire=questionnaire, user=actor, role="owner", actor=actor)
+    return questionnaire
+
+
+@transaction.atomic
+def questionnaire_copy(*, source: Questionnaire, slug: str, actor) -> Questionnaire:
+    """Duplicate as a new draft: the definition and settings, never invitations or answers.
+
+    The copy goes through the definition file's reader, so it is exactly what an export and
+    re-import would give; unlike an import it may keep a draft's unfinished parts.
+    """
+    if Questionnaire.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A questionnaire with the address {slug!r} already exists."})
+    document = parse_document(document_to_json(questionnaire_document(source)))
+    copy = questionnaire_create_from_document(
+        document=document,
+        actor=actor,
+        slug=slug,
+        action=AuditEntry.Action.QUESTIONNAIRE_COPIED,
+        detail={"copied_from": source.slug},
+    )
+    return copy
+
+
+@dataclass(frozen=True)
+class SettingsInput:
+    languages: list[str]
+    title: dict[str, str]
+    organisation: dict[str, str]
+    introduction: dict[str, str]
+    consent_text: dict[str, str]
+    opens_at: Any
+    closes_at: Any
+    time_zone: str
+    nomination_quota: int
+
+
+@transaction.atomic
+def questionnaire_update_settings(
+    *, questionnaire: Questionnaire, changes: SettingsInput, fingerprint: str, actor
+) -> Questionnaire:
+    """Title, texts, languages, dates and time zone, nominations. A new consent text gets a new version."""
+    questionnaire = _lock(questionnaire)
+    if questionnaire_fingerprint(questionnaire) != fingerprint:
+        raise StaleEdit("The questionnaire's settings")
+    if changes.languages != list(questionnaire.languages):
+        _refuse_if_locked(questionnaire, "The languages cannot change after launch")
+    before_problems = _problems_now(questionnaire)
+    before = {name: getattr(questionnaire, name) for name in asdict(changes)}
+    languages = changes.languages
+    questionnaire.languages = languages
+    questionnaire.title = _texts_only(changes.title, languages)
+    questionnaire.organisation = _texts_only(changes.organisation, languages)
+    questionnaire.introduction = _texts_only(changes.introduction, languages)
+    questionnaire.opens_at, questionnaire.closes_at = changes.opens_at, changes.closes_at
+    questionnaire.time_zone = changes.time_zone
+    questionnaire.nomination_quota = changes.nomination_quota
+    questionnaire.full_clean(exclude=["consent_text", "consent_version", "slug"])
+    questionnaire.save()
+    consent = _texts_only(changes.consent_text, languages)
+    if consent != questionnaire.consent_text:
+        questionnaire = questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
+    after = {name: getattr(questionnaire, name) for name in asdict(changes)}
+    _keep_launched_sound(questionnaire, before_problems)
+    if questionnaire.is_locked and not all(
+        (questionnaire.title.get(language) or "").strip() for language in languages
+    ):
+        raise ValidationError({"title": "An open questionnaire keeps its title in every language."})
+    questionnaire_definition_changed(questionnaire=questionnaire)
+    _audit(questionnaire, actor, questionnaire, {"settings": _changed(before, after)})
+    return questionnaire
+
+
+# --- Domains ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def domain_save(
+    *,
+    questionnaire: Questionnaire,
+    domain: Domain | None,
+    data: DomainInput,
+    fingerprint: str | None,
+    actor,
+) -> Domain:
+    """Create a domain (at the end) or change one."""
+    questionnaire = _lock(questionnaire)
+    before_problems = _problems_now(questionnaire)
+    if domain is None:
+        _refuse_if_locked(questionnaire, "Domains cannot be added after launch")
+        domain = Domain(questionnaire=questionnaire, position=_next_position(questionnaire.domains.all()))
+        before: dict[str, Any] = {}
+    else:
+        domain = Domain.objects.select_for_update().get(pk=domain.pk, questionnaire=questionnaire)
+        if domain_fingerprint(domain) != fingerprint:
+            raise StaleEdit(f"Domain {domain.code}")
+        before = _domain_state(domain)
+        if data.code != domain.code:
+            _refuse_if_locked(questionnaire, "A domain's code cannot change after launch")
+    if questionnaire.domains.filter(code=data.code).exclude(pk=domain.pk).exists():
+        raise ValidationError({"code": f"Another domain of this questionnaire has the code {data.code}."})
+    domain.code = data.code
+    domain.title = _texts_only(data.title, questionnaire.languages)
+    domain.description = _texts_only(data.description, questionnaire.languages)
+    domain.condition = canonical_condition(data.condition) if data.condition else None
+    domain.full_clean(exclude=["questionnaire"])
+    domain.save()
+    _refuse_backward_conditions(questionnaire, _path_of(questionnaire, domain=domain))
+    _keep_launched_sound(questionnaire, before_problems)
+    questionnaire_definition_changed(questionnaire=questionnaire)
+    _audit(
+        questionnaire,
+        actor,
+        domain,
+        {"domain": domain.code, "changes": _changed(before, _domain_state(domain))},
+    )
+    return domain
+
+
+def _domain_state(domain: Domain) -> dict[str, Any]:
+    return {
+        "code": domain.code,
+        "title": domain.title,
+        "description": domain.description,
+        "condition": domain.condition,
+    }
+
+
+def _next_position(rows) -> int:
+    highest = rows.aggregate(highest=Max("position"))["highest"]
+    return 0 if highest is None else highest + 1
+
+
+@transaction.atomic
+def domain_delete(*, domain: Domain, actor) -> None:
+    questionnaire = _lock(domain.questionnaire)
+    domain = Domain.objects.select_for_update().get(pk=domain.pk, questionnaire=questionnaire)
+    _refuse_if_locked(questionnaire, f"Domain {domain.code} cannot be deleted")
+    codes = set(domain.questions.values_list("code", flat=True))
+    _refuse_if_conditions_use(questionnaire, codes, deleting=f"domain {domain.code}")
+    _audit(questionnaire, actor, domain, {"deleted_domain": domain.code, "questions": sorted(codes)})
+    domain.delete()
+    questionnaire_definition_changed(questionnaire=questionnaire)
+
+
+@transaction.atomic
+def domains_reorder(*, questionnaire: Questionnaire, ordered_ids: list[int], actor) -> None:
+    """Put the domains in this order; the list must name each of them exactly once."""
+    questionnaire = _lock(questionnaire)
+    domains = {domain.pk: domain for domain in questionnaire.domains.select_for_update()}
+    _check_order(ordered_ids, set(domains), "domains of this questionnaire")
+    before_problems = _problems_now(questionnaire)
+    before = [domain.code for domain in sorted(domains.values(), key=lambda d: (d.position, d.pk))]
+    for position, pk in enumerate(ordered_ids):
+        domains[pk].position = position
+    Domain.objects.bulk_update(domains.values(), ["position"])
+    _refuse_new_condition_problems(questionnaire, before_problems)
+    _keep_launched_sound(questionnaire, before_problems)
+    questionnaire_definition_changed(questionnaire=questionnaire)
+    _audit(
+        questionnaire,
+        actor,
+        questionnaire,
+        {"order": {"before": before, "after": [domains[pk].code for pk in ordered_ids]}},
+    )
+
+
+def _check_order(ordered_ids: list[int], known: set[int], what: str) -> None:
+    if len(ordered_ids) != len(set(ordered_ids)) or set(ordered_ids) != known:
+        unknown = sorted(set(ordered_ids) - known)
+        missing = sorted(known - set(ordered_ids))
+        details = []
+        if unknown:
+            details.append(f"unknown ids {unknown}")
+        if missing:
+            details.append(f"missing ids {missing}")
+        if len(ordered_ids) != len(set(ordered_ids)):
+            details.append("an id given twice")
+        raise UnknownOrder(
+            f"The new order must name each of the {what} once ({'; '.join(details)}). "
+            "The page may be out of date: reload it. Nothing was changed."
+        )
+
+
+def move_in_order(ids: list[int], pk: int, direction: str) -> list[int]:
+    """The order with one entry moved one step up or down (unchanged at either end)."""
+    index = ids.index(pk)
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(ids):
+        return ids
+    moved = list(ids)
+    moved[index], moved[target] = moved[target], moved[index]
+    return moved
+
+
+# --- Questions -------------------------------------------------------------------------------
+
+LOCKED_QUESTION_FIELDS = {"code": "its code", "type": "its type", "domain_id": "its domain"}
+
+
+@transaction.atomic
+def question_save(
+    *,
+    questionnaire: Questionnaire,
+    domain: Domain,
+    question: Question | None,
+    data: QuestionInput,
+    options: list[ChoiceInput],
+    items: list[ChoiceInput],
+    fingerprint: str | None,
+    actor,
+) -> Question:
+    """Create or change a question with its answer options and items, all in one transaction."""
+    questionnaire = _lock(questionnaire)
+    before_problems = _problems_now(questionnaire)
+    domain = Domain.objects.get(pk=domain.pk, questionnaire=questionnaire)
+    if question is None:
+        question = Question(
+            questionnaire=questionnaire, domain=domain, position=_next_position(domain.questions.all())
+        )
+        existing: list[Choice] = []
+        before: dict[str, Any] = {}
+    else:
+        question = Question.objects.select_for_update().get(pk=question.pk, questionnaire=questionnaire)
+        existing = list(question.choices.select_for_update())
+        if question_fingerprint(question, existing) != fingerprint:
+            raise StaleEdit(f"Question {question.code}")
+        before = _question_state(question, existing)
+
+    target_domain_id = data.domain_id or question.domain_id
+    if question.pk and questionnaire.is_locked:
+        for name, label in LOCKED_QUESTION_FIELDS.items():
+            new_value = target_domain_id if name == "domain_id" else getattr(data, name)
+            if new_value != getattr(question, name):
+                _refuse_if_locked(questionnaire, f"Question {question.code} cannot change {label}")
+    if questionnaire.questions.filter(code=data.code).exclude(pk=question.pk).exists():
+        raise ValidationError({"code": f"Another question of this questionnaire has the code {data.code}."})
+    if data.breakdown:
+        other = questionnaire.questions.filter(breakdown=data.breakdown).exclude(pk=question.pk).first()
+        if other is not None:
+            raise ValidationError({"breakdown": f"Question {other.code} already has this mark."})
+    if target_domain_id != question.domain_id:
+        new_domain = Domain.objects.filter(pk=target_domain_id, questionnaire=questionnaire).first()
+        if new_domain is None:
+            raise ValidationError({"domain": "Choose a domain of this questionnaire."})
+        question.domain = new_domain
+        question.position = _next_position(new_domain.questions.all())
+
+    languages = questionnaire.languages
+    question.code = data.code
+    question.type = data.type
+    question.text = _texts_only(data.text, languages)
+    question.help = _texts_only(data.help, languages)
+    question.required = data.required
+    question.breakdown = data.breakdown
+    question.condition = canonical_condition(data.condition) if data.condition else None
+    for name in ("min_value", "max_value", "integer_only", "max_length", "min_choices", "max_choices"):
+        setattr(question, name, getattr(data, name))
+    question.full_clean(exclude=["questionnaire", "domain"])
+    question.save()
+    _choices_save(questionnaire, question, existing, options, items)
+
+    _refuse_backward_conditions(
+        questionnaire, _path_of(questionnaire, domain=question.domain, question=question)
+    )
+    _keep_launched_sound(questionnaire, before_problems)
+    questionnaire_definition_changed(questionnaire=questionnaire)
+    after = _question_state(question, list(question.choices.all()))
+    _audit(
+        questionnaire,
+        actor,
+        question,
+        {"question": question.code, "created": not before, "changes": _changed(before, after)},
+    )
+    return question
+
+
+def _question_state(question: Question, choices: list[Choice]) -> dict[str, Any]:
+    state = {
+        name: _jsonable(getattr(question, name))
+        for name in (
+            "code", "type", "text", "help", "required", "breakdown", "condition", "min_value", "max_value",
+            "integer_only", "max_length", "min_choices", "max_choices",
+        )
+    }  # fmt: skip
+    state["domain"] = question.domain.code
+    for kind in Choice.Kind:
+        state[f"{kind}s"] = [
+            {"code": c.code, "label": c.label, "value": c.value, "other": c.is_other}
+            for c in sorted(choices, key=lambda c: (c.position, c.pk))
+            if c.kind == kind
+        ]
+    return state
+
+
+def _choices_save(
+    questionnaire: Questionnaire,
+    question: Question,
+    existing: list[Choice],
+    options: list[ChoiceInput],
+    items: list[ChoiceInput],
+) -> None:
+    by_id = {choice.pk: choice for choice in existing}
+    kept: set[int] = set()
+    for kind, inputs in ((Choice.Kind.OPTION, options), (Choice.Kind.ITEM, items)):
+        codes = [entry.code for entry in inputs]
+        duplicate_codes = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicate_codes:
+            raise ValidationError({f"{kind}s": f"Each code once: {', '.join(duplicate_codes)} is repeated."})
+        if kind == Choice.Kind.OPTION:
+            values = [entry.value for entry in inputs]
+            repeated = sorted({v for v in values if v is not None and values.count(v) > 1})
+            if repeated:
+                raise ValidationError(
+                    {"options": f"Each value once: {', '.join(map(str, repeated))} is repeated."}
+                )
+        for entry in inputs:
+            if entry.id is None:
+                continue
+            choice = by_id.get(entry.id)
+            if choice is None or choice.kind != kind:
+                raise ValidationError(
+                    "The form names a choice that is not one of this question's: reload the page."
+                )
+            kept.add(entry.id)
+            if questionnaire.is_locked and (
+                entry.code != choice.code or entry.value != choice.value or entry.is_other != choice.is_other
+            ):
+                _refuse_if_locked(
+                    questionnaire,
+                    f"Choice {choice.code} of {question.code} cannot change its code, value or 'other' mark",
+                )
+    removed = [choice for pk, choice in by_id.items() if pk not in kept]
+    if removed:
+        _refuse_if_locked(
+            questionnaire,
+            f"Choices of {question.code} cannot be deleted ({', '.join(c.code for c in removed)})",
+        )
+        Choice.objects.filter(pk__in=[choice.pk for choice in removed]).delete()
+    # Unique (question, code) and (question, value) hold at every row, so codes and values that
+    # swap between choices are parked on placeholders first.
+    moving = [
+        by_id[entry.id]
+        for entry in (*options, *items)
+        if entry.id is not None
+        and (by_id[entry.id].code != entry.code or by_id[entry.id].value != entry.value)
+    ]
+    for choice in moving:  # outside what the forms accept: a code never starts with "~", values stay small
+        choice.code = f"~{choice.pk}"
+        choice.value = None if choice.kind == Choice.Kind.ITEM else PLACEHOLDER_VALUE - choice.pk
+    if moving:
+        Choice.objects.bulk_update(moving, ["code", "value"])
+    languages = questionnaire.languages
+    for kind, inputs in ((Choice.Kind.OPTION, options), (Choice.Kind.ITEM, items)):
+        for position, entry in enumerate(inputs):
+            choice = by_id[entry.id] if entry.id is not None else Choice(question=question, kind=kind)
+            choice.code = entry.code
+            choice.label = _texts_only(entry.label, languages)
+            choice.value = entry.value if kind == Choice.Kind.OPTION else None
+            choice.is_other = entry.is_other if kind == Choice.Kind.OPTION else False
+            choice.position = position
+            try:
+                choice.full_clean(exclude=["question"], validate_unique=False, validate_constraints=False)
+            except ValidationError as error:
+                raise ValidationError(
+                    {f"{kind}s": [f"{entry.code or '?'}: {m}" for m in error.messages]}
+                ) from None
+            choice.save()
+
+
+@transaction.atomic
+def question_delete(*, question: Question, actor) -> None:
+    questionnaire = _lock(question.questionnaire)
+    question = Question.objects.select_for_update().get(pk=question.pk, questionnaire=questionnaire)
+    _refuse_if_locked(questionnaire, f"Question {question.code} cannot be deleted")
+    _refuse_if_conditions_use(questionnaire, {question.code}, deleting=f"question {question.code}")
+    _audit(questionnaire, actor, question, {"deleted_question": question.code})
+    question.delete()
+    questionnaire_definition_changed(questionnaire=questionnaire)
+
+
+def _refuse_if_conditions_use(questionnaire: Questionnaire, codes: set[str], *, deleting: str) -> None:
+    users = [
+        question.code
+        for question in questionnaire.questions.exclude(condition=None)
+        if question.code not in codes and referenced_questions(question.condition) & codes
+    ] + [
+        f"domain {domain.code}"
+        for domain in questionnaire.domains.exclude(condition=None)
+        if referenced_questions(domain.condition) & codes
+    ]
+    if users:
+        raise ValidationError(
+            f"The conditions of {', '.join(users)} use {deleting}: change them first, "
+            "then delete it. Nothing was deleted."
+        )
+
+
+@transaction.atomic
+def questions_reorder(*, domain: Domain, ordered_ids: list[int], actor) -> None:
+    """Put a domain's questions in this order; the list must name each of them exactly once."""
+    questionnaire = _lock(domain.questionnaire)
+    questions = {question.pk: question for question in domain.questions.select_for_update()}
+    _check_order(ordered_ids, set(questions), f"questions of domain {domain.code}")
+    before_problems = _problems_now(questionnaire)
+    before = [q.code for q in sorted(questions.values(), key=lambda q: (q.position, q.pk))]
+    for position, pk in enumerate(ordered_ids):
+        questions[pk].position = position
+    Question.objects.bulk_update(questions.values(), ["position"])
+    _refuse_new_condition_problems(questionnaire, before_problems)
+    _keep_launched_sound(questionnaire, before_problems)
+    questionnaire_definition_changed(questionnaire=questionnaire)
+    _audit(
+        questionnaire,
+        actor,
+        domain,
+        {
+            "domain": domain.code,
+            "order": {"before": before, "after": [questions[pk].code for pk in ordered_ids]},
+        },
+    )
+
+
+# --- Translations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextCell:
+    """One translatable text of the questionnaire in one language, addressed without database ids
+    leaking into meaning: (model, id, field, language)."""
+
+    model: str  # "questionnaire", "domain", "question" or "choice"
+    pk: int
+    field: str
+    language: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.model}-{self.pk}-{self.field}-{self.language}"
+
+    @classmethod
+    def parse(cls, key: str) -> TextCell | None:
+        parts = key.split("-")
+        if len(parts) != 4 or not parts[1].isdigit():
+            return None
+        return cls(parts[0], int(parts[1]), parts[2], parts[3])
+
+
+TRANSLATABLE = {
+    "questionnaire": (Questionnaire, ("title", "organisation", "introduction", "consent_text")),
+    "domain": (Domain, ("title", "description")),
+    "question": (Question, ("text", "help")),
+    "choice": (Choice, ("label",)),
+}
+
+
+@transaction.atomic
+def translations_save(
+    *, questionnaire: Questionnaire, edits: Mapping[TextCell, tuple[str, str]], actor
+) -> int:
+    """Write each changed text; `edits` maps a cell to (fingerprint of the text the form showed,
+    new text). If any cell changed meanwhile, nothing is written. Returns how many texts changed."""
+    questionnaire = _lock(questionnaire)
+    before_problems = _problems_now(questionnaire)
+    rows: dict[tuple[str, int], Any] = {}
+    for cell in edits:
+        if cell.model not in TRANSLATABLE or cell.language not in questionnaire.languages:
+            raise ValidationError("The form names a text this questionnaire does not have: reload the page.")
+        _model, fields = TRANSLATABLE[cell.model]
+        if cell.field not in fields:
+            raise ValidationError("The form names a text this questionnaire does not have: reload the page.")
+        if (cell.model, cell.pk) not in rows:
+            rows[(cell.model, cell.pk)] = _translatable_row(questionnaire, cell.model, cell.pk)
+    changed, stale, log = [], [], []
+    consent = None
+    for cell, (shown, text) in edits.items():
+        row = rows[(cell.model, cell.pk)]
+        current = (getattr(row, cell.field) or {}).get(cell.language, "")
+        text = text.replace("\r\n", "\n").strip()
+        if text == current:
+            continue
+        if text_fingerprint(current) != shown:
+            stale.append(cell)
+            continue
+        texts = dict(getattr(row, cell.field) or {})
+        if text:
+            texts[cell.language] = text
+        else:
+            texts.pop(cell.language, None)
+        if cell.model == "questionnaire" and cell.field == "consent_text":
+            consent = texts
+        else:
+            setattr(row, cell.field, texts)
+            changed.append(row)
+        log.append({"text": f"{cell.model} {_label(row)} {cell.field}", "language": cell.language,
+                    "before": current, "after": text})  # fmt: skip
+    if stale:
+        raise StaleEdit(f"{len(stale)} of these texts")
+    for row in {id(row): row for row in changed}.values():
+        row.save()
+    if consent is not None:
+        questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
+    if not log:
+        return 0
+    questionnaire.refresh_from_db()
+    _keep_launched_sound(questionnaire, before_problems)
+    if questionnaire.is_locked and not all(
+        (questionnaire.title.get(language) or "").strip() for language in questionnaire.languages
+    ):
+        raise ValidationError("An open questionnaire keeps its title in every language.")
+    questionnaire_definition_changed(questionnaire=questionnaire)
+    _audit(questionnaire, actor, questionnaire, {"translations": log})
+    return len(log)
+
+
+def _translatable_row(questionnaire: Questionnaire, model: str, pk: int):
+    if model == "questionnaire":
+        if pk != questionnaire.pk:
+            raise ValidationError("The form names a text of another questionnaire: reload the page.")
+        return questionnaire
+    lookup = {
+        "domain": Domain.objects.filter(questionnaire=questionnaire),
+        "question": Question.objects.filter(questionnaire=questionnaire),
+        "choice": Choice.objects.filter(question__questionnaire=questionnaire),
+    }[model]
+    row = lookup.select_for_update().filter(pk=pk).first()
+    if row is None:
+        raise ValidationError("The form names a text this questionnaire does not have: reload the page.")
+    return row
+
+
+def _label(row) -> str:
+    return getattr(row, "code", None) or getattr(row, "slug", "")
+
+
+__all__ = [
+    "ChoiceInput",
+    "DomainInput",
+    "LockedEdit",
+    "QuestionInput",
+    "QuestionnaireDocument",
+    "SettingsInput",
+    "StaleEdit",
+    "TextCell",
+]
