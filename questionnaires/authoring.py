@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -229,6 +230,8 @@ def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, A
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
     return str(value) if isinstance(value, Decimal) else value
 
 
