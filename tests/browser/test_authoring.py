@@ -2,19 +2,18 @@
 demo, add a conditional question in both languages, reorder a domain, preview in French, be told
 why a question of the open demo cannot be deleted, duplicate it as a draft and delete it there."""
 
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
+from questionnaires.management.commands.load_demo import DEMO_FILE as DEMO
 from questionnaires.models import Questionnaire
 from questionnaires.services import membership_set, questionnaire_import, questionnaire_set_status
 from tests.factories import UserFactory
 
 from .test_respondent_journey import check_accessible
 
-DEMO = Path(__file__).resolve().parents[2] / "questionnaires" / "demo" / "radicalized-offenders-consultation.json"
 PASSWORD = "correct horse battery staple"
 pytestmark = pytest.mark.django_db(transaction=True)
 

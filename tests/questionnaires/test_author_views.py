@@ -18,13 +18,14 @@ from questionnaires.authoring import (
     questionnaire_fingerprint,
     text_fingerprint,
 )
+from questionnaires.management.commands.load_demo import DEMO_FILE as DEMO
 from questionnaires.models import ConsentVersion, Domain, Question, Questionnaire
 from questionnaires.services import membership_set, questionnaire_import, questionnaire_set_status
 from tests.factories import UserFactory
 
 DATA = Path(__file__).parent / "data"
 EVERY_TYPE = DATA / "every_type.json"
-DEMO = Path(__file__).resolve().parents[2] / "questionnaires" / "demo" / "radicalized-offenders-consultation.json"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -111,7 +112,12 @@ def test_the_list_shows_what_the_user_authors_with_counts_in_a_constant_number_o
 def test_creating_a_blank_questionnaire_makes_the_creator_its_owner(author, owner):
     response = author.post(
         "/author/new/",
-        {"mode": "blank", "blank-title": "Staff survey", "blank-slug": "staff-survey", "blank-languages": "en, fr"},
+        {
+            "mode": "blank",
+            "blank-title": "Staff survey",
+            "blank-slug": "staff-survey",
+            "blank-languages": "en, fr",
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/author/staff-survey/"
     questionnaire = Questionnaire.objects.get(slug="staff-survey")
@@ -129,7 +135,8 @@ def test_creating_with_a_taken_address_or_bad_languages_is_a_form_error(author, 
     assert response.status_code == 400
     assert "Not a language code" in html_of(response)
     response = author.post(
-        "/author/new/", {"mode": "blank", "blank-title": "X", "blank-slug": draft.slug, "blank-languages": "en"}
+        "/author/new/",
+        {"mode": "blank", "blank-title": "X", "blank-slug": draft.slug, "blank-languages": "en"},
     )
     assert response.status_code == 400
     assert "already exists" in html_of(response)
@@ -140,7 +147,9 @@ def test_importing_a_file_with_problems_lists_them_and_creates_nothing(author):
     document = json.loads(EVERY_TYPE.read_text())
     document["domains"][0]["questions"][0]["type"] = "essay"
     upload = SimpleUploadedFile("q.json", json.dumps(document).encode(), content_type="application/json")
-    response = author.post("/author/new/", {"mode": "import", "import-file": upload, "import-slug": "imported"})
+    response = author.post(
+        "/author/new/", {"mode": "import", "import-file": upload, "import-slug": "imported"}
+    )
     assert response.status_code == 400
     assert "unknown question type" in html_of(response)
     assert not Questionnaire.objects.exists()
@@ -280,7 +289,9 @@ def test_a_reorder_naming_unknown_ids_is_a_400_and_moves_nothing(author, draft, 
     assert "unknown ids" in html_of(response)
     response = author.post(f"/author/{draft.slug}/domains/order/", {"move": f"{foreign}:up"})
     assert response.status_code == 400
-    assert author.post(f"/author/{draft.slug}/domains/order/", {"order": ["1; DROP TABLE"]}).status_code == 400
+    assert (
+        author.post(f"/author/{draft.slug}/domains/order/", {"order": ["1; DROP TABLE"]}).status_code == 400
+    )
     assert list(draft.domains.order_by("position").values_list("pk", flat=True)) == ids
 
 
@@ -340,7 +351,11 @@ def test_adding_a_conditional_question_in_both_languages_to_the_open_demo(author
     )
     assert response.status_code == 302, html_of(response)[:3000]
     question = opened.questions.get(code="NEW_FOLLOW_UP")
-    assert question.condition == {"question": "P_LEVEL", "op": "equals", "value": earlier.choices.first().code}
+    assert question.condition == {
+        "question": "P_LEVEL",
+        "op": "equals",
+        "value": earlier.choices.first().code,
+    }
     assert list(question.choices.values_list("code", flat=True)) == ["YES", "NO"]
     assert AuditEntry.objects.filter(action="questionnaire.edited", target_id=str(question.pk)).exists()
 
@@ -515,7 +530,9 @@ def test_settings_save_dates_in_the_questionnaires_time_zone(author, draft):
 
 
 def test_duplicating_the_open_demo_gives_an_editable_draft(author, opened):
-    response = author.post(f"/author/{opened.slug}/duplicate/", {"copy-source": opened.pk, "copy-slug": "demo-v2"})
+    response = author.post(
+        f"/author/{opened.slug}/duplicate/", {"copy-source": opened.pk, "copy-slug": "demo-v2"}
+    )
     assert response.status_code == 302 and response["Location"] == "/author/demo-v2/"
     copy = Questionnaire.objects.get(slug="demo-v2")
     assert copy.status == "draft" and not copy.invitations.exists()
@@ -529,7 +546,9 @@ def test_duplicating_the_open_demo_gives_an_editable_draft(author, opened):
 # --- Preview ------------------------------------------------------------------------------------
 
 
-def test_preview_walks_the_questionnaire_in_french_and_stores_nothing(author, opened, django_assert_num_queries):
+def test_preview_walks_the_questionnaire_in_french_and_stores_nothing(
+    author, opened, django_assert_num_queries
+):
     from respondents.models import Answer, Response
 
     response = author.get(f"/author/{opened.slug}/preview/fr/")
