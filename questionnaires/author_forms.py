@@ -521,7 +521,7 @@ class ChoiceForm(TextsMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.has_changed() or cleaned.get("DELETE"):
+        if cleaned.get("DELETE") or self._blank(cleaned):
             return cleaned
         if not cleaned.get("code"):
             self.add_error("code", "Give each choice a code.")
@@ -530,6 +530,15 @@ class ChoiceForm(TextsMixin, forms.Form):
         if not any(cleaned.get(f"label__{language}") for language in self.text_groups[0][2]):
             self.add_error(None, "Give the label in at least one language.")
         return cleaned
+
+    def _blank(self, cleaned) -> bool:
+        """A row left empty (its order number alone does not count): ignored, unless it was a choice."""
+        if self.initial.get("id"):
+            return False
+        typed = [cleaned.get("code"), cleaned.get("value")] + [
+            cleaned.get(f"label__{language}") for language in self.text_groups[0][2]
+        ]
+        return not any(value not in (None, "") for value in typed)
 
     def choice_input(self) -> ChoiceInput:
         data = self.cleaned_data

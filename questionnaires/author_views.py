@@ -550,16 +550,31 @@ def question_edit(
         initial_type=request.GET.get("type"),
         initial={"domain": domain.pk},
     )
-    option_forms = choice_formset(
-        prefix="options", data=data, choices=options, languages=languages, with_values=True, locked=locked
-    )
-    item_forms = choice_formset(
-        prefix="items", data=data, choices=items, languages=languages, with_values=False, locked=locked
-    )
+
+    def rows_of(kind: str, data_or_none):
+        return choice_formset(
+            prefix=f"{kind}s",
+            data=data_or_none,
+            choices=options if kind == "option" else items,
+            languages=languages,
+            with_values=kind == "option",
+            locked=locked,
+        )
+
+    option_forms, item_forms = rows_of("option", data), rows_of("item", data)
     if request.method == "POST":
-        valid = form.is_valid() & option_forms.is_valid() & item_forms.is_valid()
+        # Only the rows the chosen type uses are read (the others may hold leftovers of another type).
+        kind = QuestionType(form.cleaned_data["type"]) if form.is_valid() else None
+        if kind is not None and not kind.has_options:
+            option_forms = rows_of("option", None)
+        if kind is not None and not kind.has_items:
+            item_forms = rows_of("item", None)
+        valid = (
+            kind is not None
+            and (not kind.has_options or option_forms.is_valid())
+            and (not kind.has_items or item_forms.is_valid())
+        )
         if valid:
-            kind = QuestionType(form.cleaned_data["type"])
             try:
                 saved = question_save(
                     questionnaire=questionnaire,
@@ -583,12 +598,7 @@ def question_edit(
                 return redirect(
                     reverse("author:outline", kwargs={"slug": questionnaire.slug}) + f"#question-{saved.pk}"
                 )
-    invalid = bool(
-        form.errors
-        or option_forms.total_error_count()
-        or item_forms.total_error_count()
-        or form.non_field_errors()
-    )
+    invalid = request.method == "POST"  # a valid POST has redirected
     return render(
         request,
         "questionnaires/author/question_form.html",
@@ -603,7 +613,7 @@ def question_edit(
             "types_with_options": [kind.value for kind in QuestionType if kind.has_options],
             "types_with_items": [kind.value for kind in QuestionType if kind.has_items],
         },
-        status=400 if request.method == "POST" and invalid else 200,
+        status=400 if invalid else 200,
     )
 
 

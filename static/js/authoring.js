@@ -66,6 +66,39 @@
     });
   }
 
+  // Choice rows: dragging a row renumbers the order inputs, which are saved with the form.
+  function sortableRows(tbody) {
+    var dragged = null;
+    function renumber() {
+      tbody.querySelectorAll(".order-input").forEach(function (input, index) {
+        input.value = index + 1;
+      });
+    }
+    Array.prototype.forEach.call(tbody.rows, function (row) {
+      row.draggable = true;
+      row.addEventListener("dragstart", function (event) {
+        dragged = row;
+        row.classList.add("dragging");
+        event.dataTransfer.effectAllowed = "move";
+        event.dataTransfer.setData("text/plain", "");
+      });
+      row.addEventListener("dragend", function () {
+        row.classList.remove("dragging");
+        dragged = null;
+      });
+      row.addEventListener("dragover", function (event) {
+        if (dragged && dragged.parentNode === tbody && dragged !== row) event.preventDefault();
+      });
+      row.addEventListener("drop", function (event) {
+        if (!dragged || dragged.parentNode !== tbody || dragged === row) return;
+        event.preventDefault();
+        var rows = Array.prototype.slice.call(tbody.rows);
+        tbody.insertBefore(dragged, rows.indexOf(dragged) > rows.indexOf(row) ? row : row.nextSibling);
+        renumber();
+      });
+    });
+  }
+
   function typeSections(form) {
     var select = form.querySelector("select[name='type']");
     if (!select) return;
@@ -81,6 +114,7 @@
   }
 
   document.querySelectorAll("[data-sortable]").forEach(sortable);
+  document.querySelectorAll(".choices-table tbody").forEach(sortableRows);
   var questionForm = document.getElementById("question-form");
   if (questionForm) typeSections(questionForm);
   var summary = document.getElementById("error-summary");
