@@ -255,6 +255,7 @@ def outline(request: HttpRequest, questionnaire: Questionnaire) -> HttpResponse:
             "languages": [(code, language_label(code)) for code in questionnaire.languages],
             "next_statuses": sorted(ALLOWED_TRANSITIONS[questionnaire.status]) if can_change_status else [],
             "question_types": [(kind.value, kind.label) for kind in QuestionType],
+            "may_create": _may_create(request.user),
         },
     )
 
@@ -440,7 +441,13 @@ def _confirm_delete(request, questionnaire, *, what: str, title: str, delete) ->
     return render(
         request,
         "questionnaires/author/confirm_delete.html",
-        {"questionnaire": questionnaire, "what": what, "title": title, "refusal": refusal},
+        {
+            "questionnaire": questionnaire,
+            "what": what,
+            "title": title,
+            "refusal": refusal,
+            "may_create": _may_create(request.user),
+        },
         status=409 if refusal and request.method == "POST" else 200,
     )
 

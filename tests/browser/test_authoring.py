@@ -128,4 +128,7 @@ def test_a_researcher_edits_previews_and_duplicates_the_open_demo(browser, live_
     expect(page.locator(".alert-success")).to_contain_text("Deleted the question P_LEVEL.")
     assert not copy.questions.filter(code="P_LEVEL").exists()
     assert demo.questions.filter(code="P_LEVEL").exists()
+    for page_name in ("translations", "settings"):
+        page.goto(f"{live_server.url}/author/{copy.slug}/{page_name}/")
+        check_accessible(page)
     assert not [text for text in problems if "Content Security Policy" in text or "Refused" in text], problems
