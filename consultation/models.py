@@ -36,6 +36,8 @@ class AuditEntry(models.Model):
         INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
         INVITATION_BOUNCED = "invitation.bounced", "Address marked as bouncing"
         REMINDERS_SENT = "reminders.sent", "Reminders sent now"
+        RESPONSES_EXPORTED = "responses.exported", "Responses exported"
+        ANSWERS_CODED = "answers.coded", "Open answers coded"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django_countries import countries
@@ -347,3 +348,81 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to_email} ({self.status})"
+
+
+class Theme(models.Model):
+    """A code that researchers give open answers ("staff awareness training"), to count what is cited."""
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="themes")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["questionnaire", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "name"], name="theme_name_once_per_questionnaire"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ThemeTag(models.Model):
+    """An open answer tagged with a theme; an answer may carry several themes, each once."""
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="tags")
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="theme_tags")
+    tagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["answer", "theme"], name="theme_tag_once_per_answer"),
+        ]
+        indexes = [models.Index(fields=["theme", "answer"], name="theme_tag_by_theme")]
+
+    def __str__(self) -> str:
+        return f"{self.theme} ← {self.answer_id}"
+
+
+class ExportFile(models.Model):
+    """A spreadsheet or .sav built by a task for the member who asked; downloaded when ready."""
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel (.xlsx)"
+        SAV = "sav", "SPSS (.sav)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="export_files")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    format = models.CharField(max_length=8, choices=Format.choices)
+    options = models.JSONField(default=dict, blank=True)  # which responses, whether names and emails
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="exports/", blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(name="export_file_format_valid", condition=Q(format__in=["xlsx", "sav"])),
+            models.CheckConstraint(
+                name="export_file_status_valid", condition=Q(status__in=["pending", "ready", "failed"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire.slug} {self.format} ({self.status})"

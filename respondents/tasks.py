@@ -23,3 +23,11 @@ def reminders_scan_task() -> None:
     from .reminders import reminders_scan_all
 
     reminders_scan_all()
+
+
+@shared_task(ignore_result=True)
+def build_export_file_task(export_id: int) -> None:
+    """Build a requested Excel or SPSS file (skipped if it is no longer pending)."""
+    from .exports import export_file_build
+
+    export_file_build(export_id)

@@ -67,6 +67,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "dashboard:overview": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "dashboard:data": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "dashboard:chains": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    # Exports are for owners and researchers; a file is downloaded only by whoever asked for it.
+    "dashboard:exports": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
+    "dashboard:export_download": ("GET", row(LOGIN, LOGIN, GONE, 403, 404, 404, 404)),
     # Authoring: any staff account sees the list of what it may author (possibly empty); creating
     # and duplicating need the site permission to add questionnaires; the rest is for owners and
     # researchers of the questionnaire.
@@ -204,6 +207,7 @@ def concrete_url(route: str, questionnaire: Questionnaire, invitation) -> str:
         "<int:domain_id>": str(questionnaire.domains.order_by("pk").first().pk),
         "<int:question_id>": str(questionnaire.questions.order_by("pk").first().pk),
         "<str:language>": "en",
+        "<int:export_id>": "999999",
         "<str:token>": invitation.token,
         "<path:object_id>": object_id,
         "<id>": object_id,

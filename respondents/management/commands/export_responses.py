@@ -1,0 +1,77 @@
+"""Export a questionnaire's responses from the shell, as the exports page does (and audited alike)."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from questionnaires.models import Questionnaire
+from questionnaires.selectors import questionnaire_definition
+from respondents.exports import (
+    EDGE_COLUMNS,
+    ExportOptions,
+    audit_columns,
+    csv_chunks,
+    edge_csv_chunks,
+    export_audit,
+    export_columns,
+    write_sav,
+    write_xlsx,
+)
+
+
+class Command(BaseCommand):
+    help = "Export the responses as CSV, XLSX or SPSS .sav, or the recruitment chain as an edge list."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--format", choices=["csv", "xlsx", "sav", "edges"], default="csv")
+        parser.add_argument(
+            "--output", required=True, help="The file to write ('-' for standard output, CSV only)."
+        )
+        parser.add_argument("--complete-only", action="store_true", help="Submitted responses only.")
+        parser.add_argument("--wave", type=int, default=None)
+        parser.add_argument(
+            "--with-personal-data",
+            action="store_true",
+            help="Include names, email addresses and organisations.",
+        )
+
+    def handle(self, *args, slug, format, output, complete_only, wave, with_personal_data, **options):
+        questionnaire = Questionnaire.objects.filter(slug=slug).first()
+        if questionnaire is None:
+            raise CommandError(f"No questionnaire has the slug {slug!r}.")
+        if output == "-" and format in ("xlsx", "sav"):
+            raise CommandError("Excel and SPSS files need --output FILE.")
+        export_options = ExportOptions(
+            complete_only=complete_only, wave=wave, personal_data=with_personal_data
+        )
+        language = questionnaire.default_language
+        columns = (
+            list(EDGE_COLUMNS)
+            if format == "edges"
+            else audit_columns(
+                export_columns(questionnaire_definition(questionnaire), export_options, language)
+            )
+        )
+        export_audit(
+            questionnaire=questionnaire, actor=None, fmt=format, options=export_options, columns=columns
+        )
+        if format in ("csv", "edges"):
+            chunks = (
+                csv_chunks(questionnaire, export_options, language)
+                if format == "csv"
+                else edge_csv_chunks(questionnaire, export_options)
+            )
+            if output == "-":
+                for chunk in chunks:
+                    self.stdout.write(chunk, ending="")
+                return
+            with Path(output).open("w", encoding="utf-8", newline="") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        elif format == "xlsx":
+            rows = write_xlsx(questionnaire, export_options, language, output)
+            self.stderr.write(f"Wrote {rows} responses to {output}")
+        else:
+            rows = write_sav(questionnaire, export_options, language, output)
+            self.stderr.write(f"Wrote {rows} responses to {output}")

@@ -1,0 +1,245 @@
+"""Exports: CSV, Excel, SPSS and the recruitment edge list; who may export what; what each cell holds."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+from openpyxl import load_workbook
+
+from consultation.models import AuditEntry
+from questionnaires.services import membership_set
+from respondents.exports import ExportOptions, csv_chunks, export_file_build, safe_text
+from respondents.models import ExportFile, Invitation, Response
+from respondents.services import response_consent, response_save_domain, seed_invite
+from respondents.simulation import simulate_consultation
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def streamed(response) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
+@pytest.fixture
+def answered(open_questionnaire, researcher):
+    """One seed who answered the profile and gave hostile text, and one nominee of theirs."""
+    invitation = seed_invite(
+        questionnaire=open_questionnaire, email="a@example.gov", country="CA", actor=researcher
+    )
+    response = response_consent(invitation=invitation, language="en")
+    result = response_save_domain(
+        response=response,
+        domain_code="PROFILE",
+        submitted={"P_COUNTRY": ["CA"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["3"]},
+    )
+    assert result.ok, result.errors
+    return open_questionnaire, invitation, response
+
+
+@pytest.fixture
+def researcher_client(client, researcher):
+    client.force_login(researcher)
+    return client
+
+
+def test_the_csv_has_one_row_per_respondent_named_by_pseudonyms_and_codes(answered, researcher_client):
+    questionnaire, invitation, _ = answered
+    response = researcher_client.post(
+        f"/dashboard/{questionnaire.slug}/exports/", {"format": "csv", "responses": "all"}
+    )
+    assert response.status_code == 200 and response.streaming
+    rows = read_csv(streamed(response))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["respondent_id"] == invitation.label and row["seed_id"] == invitation.label
+    assert row["recruiter_id"] == "" and row["wave"] == "0" and row["region"] == "North America"
+    assert row["P_COUNTRY"] == "CA"
+    level_value = questionnaire.questions.get(code="P_LEVEL").choices.get(code="SENIOR").value
+    assert row["P_LEVEL"] == str(level_value)
+    assert row["complete"] == "0" and row["completed_at"] == ""
+    assert "email" not in row and "a@example.gov" not in streamed(
+        researcher_client.post(
+            f"/dashboard/{questionnaire.slug}/exports/", {"format": "csv", "responses": "all"}
+        )
+    )
+    entry = AuditEntry.objects.filter(action="responses.exported").latest("id")
+    assert entry.detail["format"] == "csv" and "P_LEVEL" in entry.detail["columns"]
+    assert entry.detail["personal_data"] is False
+
+
+def test_multiple_choice_gives_one_0_1_column_per_option_and_unanswered_is_empty(
+    open_questionnaire, researcher
+):
+    simulate_consultation(open_questionnaire, respondents=40, seed=3)
+    definition_question = open_questionnaire.questions.get(type="multiple_choice")
+    options = list(definition_question.choices.filter(kind="option").values_list("code", flat=True))
+    rows = read_csv("".join(csv_chunks(open_questionnaire, ExportOptions(), "en")))
+    assert (
+        len(rows)
+        == Response.objects.filter(questionnaire=open_questionnaire, started_at__isnull=False).count()
+    )
+    columns = [f"{definition_question.code}_{code}" for code in options]
+    assert all(column in rows[0] for column in columns)
+    answered = [row for row in rows if row[columns[0]] != ""]
+    assert answered, "the simulation answers the multiple choice question"
+    for row in answered:
+        assert {row[column] for column in columns} <= {"0", "1"}
+    for row in rows:
+        if row[columns[0]] == "":
+            assert all(row[column] == "" for column in columns)
+
+
+def test_formulas_are_neutralised_in_text_but_numbers_stay_numbers():
+    assert safe_text('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    for start in ("+", "-", "@", "\t", "\r"):
+        assert safe_text(f"{start}1").startswith("'")
+    assert safe_text(-5) == -5 and safe_text(3.5) == 3.5
+    assert safe_text("plain <b>text</b>") == "plain <b>text</b>"  # made safe per format, never HTML-escaped
+
+
+def test_names_and_emails_only_with_the_permission_and_when_asked(answered, client, researcher):
+    questionnaire, _, _ = answered
+    client.force_login(researcher)
+    url = f"/dashboard/{questionnaire.slug}/exports/"
+    assert client.post(url, {"format": "csv", "responses": "all", "personal_data": "on"}).status_code == 403
+    membership_set(
+        questionnaire=questionnaire,
+        user=researcher,
+        role="owner",
+        can_view_personal_data=True,
+        actor=None,
+    )
+    client.force_login(researcher)  # a fresh request: the membership is read again
+    rows = read_csv(streamed(client.post(url, {"format": "csv", "responses": "all"})))
+    assert "email" not in rows[0]
+    rows = read_csv(streamed(client.post(url, {"format": "csv", "responses": "all", "personal_data": "on"})))
+    assert rows[0]["email"] == "a@example.gov"
+    assert AuditEntry.objects.filter(action="responses.exported", detail__personal_data=True).exists()
+
+
+def test_monitors_cannot_export(answered, client):
+    questionnaire, _, _ = answered
+    monitor = UserFactory(username="watcher")
+    membership_set(questionnaire=questionnaire, user=monitor, role="monitor", actor=None)
+    client.force_login(monitor)
+    assert client.get(f"/dashboard/{questionnaire.slug}/exports/").status_code == 403
+    assert client.post(f"/dashboard/{questionnaire.slug}/exports/", {"format": "csv"}).status_code == 403
+
+
+def test_the_csv_reads_a_page_of_respondents_in_two_queries(
+    open_questionnaire, django_assert_num_queries, monkeypatch
+):
+    import respondents.exports as exports
+    from questionnaires.selectors import question_ids, questionnaire_definition
+
+    simulate_consultation(open_questionnaire, respondents=30, seed=5)
+    monkeypatch.setattr(exports, "PAGE_SIZE", 10)
+    started = Response.objects.filter(questionnaire=open_questionnaire, started_at__isnull=False).count()
+    questionnaire_definition(open_questionnaire), question_ids(open_questionnaire)  # cached per revision
+    pages = -(-started // 10)
+    with django_assert_num_queries(2 * pages + 1):  # respondents and their answers; the last page is empty
+        rows = read_csv("".join(csv_chunks(open_questionnaire, ExportOptions(), "en")))
+    assert len(rows) == started
+
+
+def test_excel_has_the_responses_and_a_codebook(
+    answered, researcher_client, django_capture_on_commit_callbacks
+):
+    questionnaire, invitation, _ = answered
+    with django_capture_on_commit_callbacks(execute=True):
+        response = researcher_client.post(
+            f"/dashboard/{questionnaire.slug}/exports/", {"format": "xlsx", "responses": "all"}
+        )
+    assert response.status_code == 302
+    export = ExportFile.objects.get()
+    assert export.status == "ready" and export.rows == 1
+    workbook = load_workbook(export.file.path, read_only=True)
+    rows = list(workbook["Responses"].values)
+    assert rows[0][0] == "respondent_id" and rows[1][0] == invitation.label
+    codebook = {row[0]: row for row in workbook["Codebook"].values}
+    assert "SENIOR" not in str(codebook["P_LEVEL"][4]) and "=" in str(codebook["P_LEVEL"][4])
+    page = researcher_client.get(f"/dashboard/{questionnaire.slug}/exports/")
+    assert f"/dashboard/{questionnaire.slug}/exports/{export.pk}/" in page.content.decode()
+    download = researcher_client.get(f"/dashboard/{questionnaire.slug}/exports/{export.pk}/")
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+
+
+def test_only_the_member_who_asked_downloads_the_file(answered, researcher, client):
+    questionnaire, _, _ = answered
+    export = ExportFile.objects.create(questionnaire=questionnaire, requested_by=researcher, format="xlsx")
+    export_file_build(export.pk)
+    other = UserFactory(username="colleague")
+    membership_set(questionnaire=questionnaire, user=other, role="owner", actor=None)
+    client.force_login(other)
+    assert client.get(f"/dashboard/{questionnaire.slug}/exports/{export.pk}/").status_code == 404
+
+
+def test_building_a_file_twice_does_nothing_the_second_time(answered, researcher):
+    questionnaire, _, _ = answered
+    export = ExportFile.objects.create(questionnaire=questionnaire, requested_by=researcher, format="xlsx")
+    export_file_build(export.pk)
+    export.refresh_from_db()
+    first = export.file.name
+    export_file_build(export.pk)
+    export.refresh_from_db()
+    assert export.file.name == first and export.status == "ready"
+
+
+def test_spss_file_opens_with_variable_and_value_labels(answered, researcher, tmp_path):
+    import pyreadstat
+
+    questionnaire, invitation, _ = answered
+    output = tmp_path / "out.sav"
+    call_command("export_responses", questionnaire.slug, "--format", "sav", "--output", str(output))
+    frame, meta = pyreadstat.read_sav(str(output))
+    assert list(frame["respondent_id"]) == [invitation.label]
+    level = questionnaire.questions.get(code="P_LEVEL")
+    senior = level.choices.get(code="SENIOR")
+    assert frame["P_LEVEL"][0] == senior.value
+    assert meta.column_names_to_labels["P_LEVEL"] == level.text["en"]
+    assert meta.variable_value_labels["P_LEVEL"][float(senior.value)] == senior.label["en"]
+
+
+def test_the_edge_list_has_one_row_per_respondent_in_the_shape_rds_reads(
+    open_questionnaire, researcher_client
+):
+    simulate_consultation(open_questionnaire, respondents=60, seed=8)
+    response = researcher_client.post(
+        f"/dashboard/{open_questionnaire.slug}/exports/", {"format": "edges", "responses": "all"}
+    )
+    rows = read_csv(streamed(response))
+    started = Response.objects.filter(
+        questionnaire=open_questionnaire, started_at__isnull=False
+    ).select_related("invitation__nominated_by", "invitation__seed")
+    assert len(rows) == started.count()
+    assert list(rows[0]) == ["recruiter_id", "recruit_id", "wave", "seed_id", "network_size"]
+    by_recruit = {row["recruit_id"]: row for row in rows}
+    for response_row in started:
+        invitation = response_row.invitation
+        row = by_recruit[invitation.label]
+        if invitation.wave == 0:
+            assert row["recruiter_id"] == "seed" and row["seed_id"] == invitation.label
+        else:
+            assert row["recruiter_id"] == invitation.nominated_by.label
+            assert row["seed_id"] == invitation.seed.label
+        assert row["wave"] == str(invitation.wave)
+    assert any(row["network_size"] for row in rows)
+
+
+def test_the_command_writes_csv_and_is_audited(answered, tmp_path):
+    questionnaire, invitation, _ = answered
+    output = tmp_path / "out.csv"
+    call_command("export_responses", questionnaire.slug, "--format", "csv", "--output", str(output))
+    rows = read_csv(output.read_text(encoding="utf-8"))
+    assert rows[0]["respondent_id"] == invitation.label
+    entry = AuditEntry.objects.filter(action="responses.exported").latest("id")
+    assert entry.actor_label == "system" and entry.detail["format"] == "csv"
+    assert Invitation.objects.count() == 1
