@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -31,7 +32,7 @@ from consultation.audit import audit_record
 from consultation.models import AuditEntry
 
 from .definition_format import QuestionnaireDocument, canonical_condition, document_to_json, parse_document
-from .engine.checks import Problem, definition_problems
+from .engine.checks import Problem, condition_shape_problems, definition_problems
 from .engine.conditions import referenced_questions
 from .models import Choice, Domain, Question, Questionnaire
 from .selectors import instrument_rows, questionnaire_document
@@ -39,6 +40,7 @@ from .services import (
     country_codes,
     questionnaire_create_from_document,
     questionnaire_definition_changed,
+    questionnaire_open_problems,
     questionnaire_set_consent_text,
 )
 
@@ -165,7 +167,14 @@ def _refuse_if_locked(questionnaire: Questionnaire, what: str) -> None:
 
 
 def _problems_now(questionnaire: Questionnaire) -> list[Problem]:
-    return definition_problems(instrument_rows(questionnaire).definition, countries=country_codes())
+    """What would stop the questionnaire from opening, now (its texts included), except the closing
+    date: a closed questionnaire's past date is no reason to refuse a wording fix."""
+    definition = instrument_rows(questionnaire).definition
+    return [
+        problem
+        for problem in questionnaire_open_problems(questionnaire, definition=definition)
+        if not problem.path.startswith("$.schedule")
+    ]
 
 
 def _keep_launched_sound(questionnaire: Questionnaire, before: list[Problem]) -> None:
@@ -185,6 +194,16 @@ def _plain(problem: Problem) -> str:
     return f"{problem.path}: {problem.message}"
 
 
+def _refuse_malformed_condition(condition: Mapping[str, Any] | None) -> None:
+    if condition is None:
+        return
+    problems = condition_shape_problems(condition)
+    if problems:
+        raise ValidationError(
+            {"condition": [f"{p.path.lstrip('$.') or 'condition'}: {p.message}" for p in problems]}
+        )
+
+
 def _refuse_backward_conditions(questionnaire: Questionnaire, path_prefix: str) -> None:
     """Refuse a condition that tests a later question, itself, or no question at all."""
     problems = [
@@ -193,21 +212,39 @@ def _refuse_backward_conditions(questionnaire: Questionnaire, path_prefix: str) 
         if problem.path.startswith(path_prefix + ".condition")
     ]
     if problems:
-        raise ValidationError({"condition": [_readable_condition_problem(p) for p in problems]})
+        raise ValidationError({"condition": [problem.message for problem in problems]})
 
 
-def _readable_condition_problem(problem: Problem) -> str:
-    return problem.message
+CONDITION_PATH = re.compile(r"^\$\.domains\[(\d+)\](?:\.questions\[(\d+)\])?\.condition")
 
 
-def _refuse_new_condition_problems(questionnaire: Questionnaire, before: list[Problem]) -> None:
-    """A new order must not make any condition test a question that no longer comes before it."""
-    known = {problem.message for problem in before if ".condition" in problem.path}
-    new = [p for p in _problems_now(questionnaire) if ".condition" in p.path and p.message not in known]
+def _condition_problems(questionnaire: Questionnaire) -> set[tuple[str, str]]:
+    """Each condition's problems, named by the code of the domain or question that has it (paths
+    change when things move; codes do not)."""
+    definition = instrument_rows(questionnaire).definition
+    found = set()
+    for problem in definition_problems(definition, countries=country_codes()):
+        match = CONDITION_PATH.match(problem.path)
+        if match is None:
+            continue
+        domain = definition.domains[int(match.group(1))]
+        owner = domain.questions[int(match.group(2))].code if match.group(2) else f"domain {domain.code}"
+        found.add((owner, problem.message))
+    return found
+
+
+def _refuse_new_condition_problems(
+    questionnaire: Questionnaire, before: set[tuple[str, str]], what: str
+) -> None:
+    """An edit must not leave another condition testing a later question, or one that is gone."""
+    new = sorted(_condition_problems(questionnaire) - before)
     if new:
         raise ValidationError(
-            ["This order would make a condition test a question that comes after it; nothing was moved:"]
-            + [problem.message for problem in new]
+            [
+                f"{what} would break a display condition (it would test a question that comes after it, "
+                "or one that is gone), so nothing was saved:"
+            ]
+            + [f"{owner}: {message}" for owner, message in new]
         )
 
 
@@ -335,10 +372,6 @@ def questionnaire_update_settings(
         questionnaire = questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
     after = {name: getattr(questionnaire, name) for name in asdict(changes)}
     _keep_launched_sound(questionnaire, before_problems)
-    if questionnaire.is_locked and not all(
-        (questionnaire.title.get(language) or "").strip() for language in languages
-    ):
-        raise ValidationError({"title": "An open questionnaire keeps its title in every language."})
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(questionnaire, actor, questionnaire, {"settings": _changed(before, after)})
     return questionnaire
@@ -358,7 +391,9 @@ def domain_save(
 ) -> Domain:
     """Create a domain (at the end) or change one."""
     questionnaire = _lock(questionnaire)
+    _refuse_malformed_condition(data.condition)
     before_problems = _problems_now(questionnaire)
+    before_conditions = _condition_problems(questionnaire)
     if domain is None:
         _refuse_if_locked(questionnaire, "Domains cannot be added after launch")
         domain = Domain(questionnaire=questionnaire, position=_next_position(questionnaire.domains.all()))
@@ -379,6 +414,7 @@ def domain_save(
     domain.full_clean(exclude=["questionnaire"])
     domain.save()
     _refuse_backward_conditions(questionnaire, _path_of(questionnaire, domain=domain))
+    _refuse_new_condition_problems(questionnaire, before_conditions, "This change")
     _keep_launched_sound(questionnaire, before_problems)
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(
@@ -423,11 +459,12 @@ def domains_reorder(*, questionnaire: Questionnaire, ordered_ids: list[int], act
     domains = {domain.pk: domain for domain in questionnaire.domains.select_for_update()}
     _check_order(ordered_ids, set(domains), "domains of this questionnaire")
     before_problems = _problems_now(questionnaire)
+    before_conditions = _condition_problems(questionnaire)
     before = [domain.code for domain in sorted(domains.values(), key=lambda d: (d.position, d.pk))]
     for position, pk in enumerate(ordered_ids):
         domains[pk].position = position
     Domain.objects.bulk_update(domains.values(), ["position"])
-    _refuse_new_condition_problems(questionnaire, before_problems)
+    _refuse_new_condition_problems(questionnaire, before_conditions, "This order")
     _keep_launched_sound(questionnaire, before_problems)
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(
@@ -485,7 +522,9 @@ def question_save(
 ) -> Question:
     """Create or change a question with its answer options and items, all in one transaction."""
     questionnaire = _lock(questionnaire)
+    _refuse_malformed_condition(data.condition)
     before_problems = _problems_now(questionnaire)
+    before_conditions = _condition_problems(questionnaire)
     domain = Domain.objects.get(pk=domain.pk, questionnaire=questionnaire)
     if question is None:
         question = Question(
@@ -536,6 +575,7 @@ def question_save(
     _refuse_backward_conditions(
         questionnaire, _path_of(questionnaire, domain=question.domain, question=question)
     )
+    _refuse_new_condition_problems(questionnaire, before_conditions, "This change")
     _keep_launched_sound(questionnaire, before_problems)
     questionnaire_definition_changed(questionnaire=questionnaire)
     after = _question_state(question, list(question.choices.all()))
@@ -575,6 +615,12 @@ def _choices_save(
 ) -> None:
     by_id = {choice.pk: choice for choice in existing}
     kept: set[int] = set()
+    shared = sorted({o.code for o in options} & {i.code for i in items})
+    if shared:
+        raise ValidationError({"items": f"An item and an answer option share the code {', '.join(shared)}."})
+    valueless = [entry.code for entry in options if entry.value is None]
+    if valueless:
+        raise ValidationError({"options": f"Give each answer option a number: {', '.join(valueless)}."})
     for kind, inputs in ((Choice.Kind.OPTION, options), (Choice.Kind.ITEM, items)):
         codes = [entry.code for entry in inputs]
         duplicate_codes = sorted({code for code in codes if codes.count(code) > 1})
@@ -676,11 +722,12 @@ def questions_reorder(*, domain: Domain, ordered_ids: list[int], actor) -> None:
     questions = {question.pk: question for question in domain.questions.select_for_update()}
     _check_order(ordered_ids, set(questions), f"questions of domain {domain.code}")
     before_problems = _problems_now(questionnaire)
+    before_conditions = _condition_problems(questionnaire)
     before = [q.code for q in sorted(questions.values(), key=lambda q: (q.position, q.pk))]
     for position, pk in enumerate(ordered_ids):
         questions[pk].position = position
     Question.objects.bulk_update(questions.values(), ["position"])
-    _refuse_new_condition_problems(questionnaire, before_problems)
+    _refuse_new_condition_problems(questionnaire, before_conditions, "This order")
     _keep_launched_sound(questionnaire, before_problems)
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(
@@ -777,10 +824,6 @@ def translations_save(
         return 0
     questionnaire.refresh_from_db()
     _keep_launched_sound(questionnaire, before_problems)
-    if questionnaire.is_locked and not all(
-        (questionnaire.title.get(language) or "").strip() for language in questionnaire.languages
-    ):
-        raise ValidationError("An open questionnaire keeps its title in every language.")
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(questionnaire, actor, questionnaire, {"translations": log})
     return len(log)

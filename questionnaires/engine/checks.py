@@ -223,6 +223,12 @@ def _condition_problems(
         yield from _comparison_problems(full, Op(leaf["op"]), leaf.get("value"), target, countries)
 
 
+def condition_shape_problems(condition: Any) -> list[Problem]:
+    """What is wrong with a condition's form alone (keys, operators, values present), before its
+    questions are looked up."""
+    return list(_shape_problems("$", condition))
+
+
 def _shape_problems(path: str, condition: Any) -> Iterator[Problem]:
     if not isinstance(condition, Mapping):
         yield Problem(path, "a condition is an object")
