@@ -16,6 +16,7 @@ class Action(StrEnum):
     INVITE = "invite"  # add seeds, re-send, revoke
     REMIND = "remind"
     EXPORT = "export"  # pseudonymous answers
+    CODE = "code"  # tag open answers with themes
     VIEW_PERSONAL_DATA = "view_personal_data"  # names and emails, on screen and in exports
     MANAGE_MEMBERS = "manage_members"
 
@@ -23,7 +24,15 @@ class Action(StrEnum):
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.OWNER: frozenset(Action) - {Action.VIEW_PERSONAL_DATA},
     Role.RESEARCHER: frozenset(
-        {Action.VIEW, Action.AUTHOR, Action.CHANGE_STATUS, Action.INVITE, Action.REMIND, Action.EXPORT}
+        {
+            Action.VIEW,
+            Action.AUTHOR,
+            Action.CHANGE_STATUS,
+            Action.INVITE,
+            Action.REMIND,
+            Action.EXPORT,
+            Action.CODE,
+        }
     ),
     Role.MONITOR: frozenset({Action.VIEW}),
 }

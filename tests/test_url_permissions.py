@@ -67,6 +67,13 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "dashboard:overview": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "dashboard:data": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "dashboard:chains": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    # Results, open answers and the report are for every member (pseudonyms only); coding open
+    # answers is for owners and researchers (an empty tagging form is malformed: 400).
+    "dashboard:results": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    "dashboard:open_answers": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
+    "dashboard:tag": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
+    "dashboard:untag": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
+    "dashboard:report": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     # Exports are for owners and researchers; a file is downloaded only by whoever asked for it.
     "dashboard:exports": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
     "dashboard:export_download": ("GET", row(LOGIN, LOGIN, GONE, 403, 404, 404, 404)),
@@ -208,6 +215,7 @@ def concrete_url(route: str, questionnaire: Questionnaire, invitation) -> str:
         "<int:question_id>": str(questionnaire.questions.order_by("pk").first().pk),
         "<str:language>": "en",
         "<int:export_id>": "999999",
+        "<str:code>": "D1_Q4",  # an open question
         "<str:token>": invitation.token,
         "<path:object_id>": object_id,
         "<id>": object_id,

@@ -1,0 +1,257 @@
+"""Results, coding of open answers, and the printable report."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Max, Min
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from questionnaires.access import questionnaire_action_required
+from questionnaires.engine.definition import Breakdown, pick_text
+from questionnaires.models import Questionnaire
+from questionnaires.permissions import Action
+from questionnaires.selectors import question_ids, questionnaire_definition
+
+from .coding import answer_tag, answer_untag
+from .models import Invitation, Response, Selection, Theme
+from .regions import REGIONS, region_of
+from .results import ROUNDING_RULE, ResultFilters, open_answers, percent, results
+
+OPEN_PAGE = 100
+
+
+class FiltersForm(forms.Form):
+    domain = forms.ChoiceField(required=False)
+    wave = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    responses = forms.ChoiceField(
+        required=False,
+        choices=[("all", "Everyone who started"), ("complete", "Complete"), ("partial", "Partial")],
+    )
+    breakdown = forms.ChoiceField(required=False)
+
+    def __init__(self, data, *, questionnaire: Questionnaire, domains, with_domain: bool = True):
+        super().__init__(data)
+        definition = questionnaire_definition(questionnaire)
+        self.fields["domain"].choices = [
+            (d.code, f"{d.code} · {pick_text(d.title, questionnaire.default_language)}") for d in domains
+        ]
+        if not with_domain:
+            del self.fields["domain"]
+        waves = (
+            Invitation.objects.filter(questionnaire=questionnaire).values_list("wave", flat=True).distinct()
+        )
+        self.fields["wave"].choices = [("", "Every wave")] + [
+            (wave, "Seeds (wave 0)" if wave == 0 else f"Wave {wave}") for wave in sorted(set(waves))
+        ]
+        breakdowns = [("none", "None")]
+        if definition.with_breakdown(Breakdown.COUNTRY):
+            breakdowns += [("region", "Region"), ("country", "Country")]
+        if definition.with_breakdown(Breakdown.ROLE):
+            breakdowns.append(("role", "Responsibility level"))
+        self.fields["breakdown"].choices = breakdowns
+
+    def filters(self) -> ResultFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        breakdown = data.get("breakdown") or (
+            "region" if ("region", "Region") in self.fields["breakdown"].choices else "none"
+        )
+        return ResultFilters(
+            wave=data.get("wave"), responses=data.get("responses") or "all", breakdown=breakdown
+        )
+
+
+@require_GET
+@questionnaire_action_required(Action.VIEW)
+def results_page(request: HttpRequest, questionnaire: Questionnaire) -> HttpResponse:
+    definition = questionnaire_definition(questionnaire)
+    if not definition.domains:
+        raise Http404("This questionnaire has no domains yet.")
+    form = FiltersForm(request.GET or None, questionnaire=questionnaire, domains=definition.domains)
+    if request.GET and not form.is_valid():
+        return HttpResponseBadRequest("Unknown filter.")
+    domain_code = (form.cleaned_data.get("domain") if request.GET else "") or definition.domains[0].code
+    filters = form.filters()
+    language = questionnaire.default_language
+    figures = results(questionnaire, filters, language=language, domain_codes=[domain_code])
+    return render(
+        request,
+        "respondents/dashboard/results.html",
+        {
+            "questionnaire": questionnaire,
+            "form": form,
+            "r": figures,
+            "domain": figures.domains[0],
+            "rounding_rule": ROUNDING_RULE,
+            "may_code": Action.CODE in request.questionnaire_actions,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def _text_question(questionnaire: Questionnaire, code: str):
+    definition = questionnaire_definition(questionnaire)
+    question = definition.questions_by_code.get(code)
+    if question is None or not question.type.is_text:
+        raise Http404("No open question has this code.")
+    return definition, question
+
+
+@require_GET
+@questionnaire_action_required(Action.VIEW)
+def open_answers_page(request: HttpRequest, questionnaire: Questionnaire, code: str) -> HttpResponse:
+    definition, question = _text_question(questionnaire, code)
+    country = request.GET.get("country", "")[:2].upper()
+    region = request.GET.get("region", "")
+    if region and region not in REGIONS:
+        return HttpResponseBadRequest("Unknown region.")
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        return HttpResponseBadRequest("The page is a number.")
+    answers, total = open_answers(
+        questionnaire,
+        code,
+        ResultFilters(),
+        country=country,
+        region=region,
+        limit=OPEN_PAGE,
+        offset=(page - 1) * OPEN_PAGE,
+    )
+    return render(
+        request,
+        "respondents/dashboard/open_answers.html",
+        {
+            "questionnaire": questionnaire,
+            "question": question,
+            "question_text": pick_text(question.text, questionnaire.default_language, definition.languages),
+            "answers": answers,
+            "total": total,
+            "page": page,
+            "pages": max(-(-total // OPEN_PAGE), 1),
+            "country": country,
+            "region": region,
+            "regions": REGIONS,
+            "themes": Theme.objects.filter(questionnaire=questionnaire).annotate(uses=Count("tags")),
+            "may_code": Action.CODE in request.questionnaire_actions,
+            "back": request.get_full_path(),
+        },
+    )
+
+
+def _back_to(request: HttpRequest, questionnaire: Questionnaire, code: str) -> str:
+    target = request.POST.get("next", "")
+    prefix = reverse("dashboard:open_answers", kwargs={"slug": questionnaire.slug, "code": code})
+    return target if target.startswith(prefix) else prefix
+
+
+@require_POST
+@questionnaire_action_required(Action.CODE)
+def tag(request: HttpRequest, questionnaire: Questionnaire, code: str) -> HttpResponse:
+    _text_question(questionnaire, code)
+    try:
+        answer_id = int(request.POST.get("answer", ""))
+        theme_id = int(request.POST["theme"]) if request.POST.get("theme") else None
+    except ValueError:
+        return HttpResponseBadRequest("Answer and theme are numbers.")
+    try:
+        answer_tag(
+            questionnaire=questionnaire,
+            answer_id=answer_id,
+            theme_id=theme_id,
+            new_theme=request.POST.get("new_theme", ""),
+            actor=request.user,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(_back_to(request, questionnaire, code) + f"#answer-{answer_id}")
+
+
+@require_POST
+@questionnaire_action_required(Action.CODE)
+def untag(request: HttpRequest, questionnaire: Questionnaire, code: str) -> HttpResponse:
+    _text_question(questionnaire, code)
+    try:
+        answer_id, theme_id = int(request.POST.get("answer", "")), int(request.POST.get("theme", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Answer and theme are numbers.")
+    answer_untag(questionnaire=questionnaire, answer_id=answer_id, theme_id=theme_id, actor=request.user)
+    return redirect(_back_to(request, questionnaire, code) + f"#answer-{answer_id}")
+
+
+# --- The report ------------------------------------------------------------------------------
+
+
+def _and_list(parts: list[str]) -> str:
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return ", ".join(parts[:-1]) + ", and " + parts[-1]
+
+
+def sample_composition(questionnaire: Questionnaire) -> dict:
+    """Who completed: how many, from how many countries, when, and each region's share (from the
+    respondents' own answers to the country question)."""
+    completed = Response.objects.filter(questionnaire=questionnaire, submitted_at__isnull=False)
+    span = completed.aggregate(n=Count("id"), first=Min("submitted_at"), last=Max("submitted_at"))
+    definition = questionnaire_definition(questionnaire)
+    country_question = definition.with_breakdown(Breakdown.COUNTRY)
+    by_country: dict[str, int] = {}
+    if country_question is not None:
+        by_country = dict(
+            Selection.objects.filter(
+                question_id=question_ids(questionnaire)[country_question.code],
+                response__submitted_at__isnull=False,
+            )
+            .values_list("code")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    by_region: dict[str, int] = {}
+    for code, n in by_country.items():
+        by_region[region_of(code)] = by_region.get(region_of(code), 0) + n
+    answered = sum(by_country.values())
+    regions = sorted(
+        ((region, n, percent(n, answered)) for region, n in by_region.items()),
+        key=lambda row: (-row[1], row[0]),
+    )
+    return {
+        "n": span["n"],
+        "countries": len(by_country),
+        "first": span["first"],
+        "last": span["last"],
+        "answered_country": answered,
+        "regions": regions,
+        "regions_sentence": _and_list([f"{region} ({share}%)" for region, _, share in regions]),
+    }
+
+
+@require_GET
+@questionnaire_action_required(Action.VIEW)
+def report(request: HttpRequest, questionnaire: Questionnaire) -> HttpResponse:
+    language = questionnaire.default_language
+    definition = questionnaire_definition(questionnaire)
+    figures = results(questionnaire, ResultFilters(responses="complete", breakdown="none"), language=language)
+    marked = {}
+    for mark in (Breakdown.ROLE, Breakdown.SITE_TYPE):
+        question = definition.with_breakdown(mark)
+        if question is not None:
+            marked[mark.value] = next(
+                q for d in figures.domains for q in d.questions if q.code == question.code
+            )
+    return render(
+        request,
+        "respondents/dashboard/report.html",
+        {
+            "questionnaire": questionnaire,
+            "title": questionnaire.display_title(language),
+            "sample": sample_composition(questionnaire),
+            "marked_tables": list(marked.values()),
+            "domains": figures.domains,
+            "rounding_rule": ROUNDING_RULE,
+            "marked_codes": {q.code for q in marked.values()},
+        },
+    )
