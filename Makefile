@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint lock clean-venv demo migrate bench-respondents bench-reminders bench-dashboard chromium
+.PHONY: run test lint lock clean-venv demo migrate bench-respondents bench-reminders bench-dashboard bench-results chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,6 @@ bench-reminders: $(VENV)/.installed-dev
 
 bench-dashboard: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.dashboard_bench
+
+bench-results: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.results_bench

@@ -28,7 +28,12 @@ def overview(request, questionnaire: Questionnaire):
     return render(
         request,
         "respondents/dashboard/overview.html",
-        {"questionnaire": questionnaire, "d": figures, "seeds": figures.by_seed},
+        {
+            "questionnaire": questionnaire,
+            "d": figures,
+            "seeds": figures.by_seed,
+            "can_export": Action.EXPORT in request.questionnaire_actions,
+        },
     )
 
 

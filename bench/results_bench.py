@@ -1,0 +1,141 @@
+"""Benchmark: results, report and exports of a consultation of 100,000 respondents on PostgreSQL.
+
+    make bench-results            # or: .venv/bin/python -m bench.results_bench --help
+
+Creates a scratch PostgreSQL database (consultation_bench_results), loads the demo questionnaire and
+simulates the respondents with their answers (or, with --reuse, times a database a previous run
+left). Then it requests each domain's results page and the report as a logged-in member (the whole
+Django request, templates included) and runs `export_responses` as a child process for CSV, Excel
+and SPSS, reporting rows per second and the child's peak memory. Not a test: nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+from bench.dashboard_bench import SLUG
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = "postgres://postgres:postgres@127.0.0.1:5432/consultation_bench_results"
+
+
+def timed(client, url: str, runs: int) -> tuple[float, float]:
+    client.get(url)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+    return statistics.median(times) * 1000, max(times) * 1000
+
+
+def export_run(fmt: str, output: Path) -> tuple[float, float]:
+    """Seconds and peak memory (MB) of `export_responses` in a child process of its own."""
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(
+        [sys.executable, "manage.py", "export_responses", SLUG, "--format", fmt, "--output", str(output)],
+        cwd=ROOT,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--respondents", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true", help="time the database a previous run left")
+    parser.add_argument("--skip-files", action="store_true", help="CSV only (no Excel or SPSS)")
+    args = parser.parse_args()
+
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "consultation.settings",
+            "DJANGO_READ_DOT_ENV": "false",
+            "DEBUG": "false",
+            "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "OPT_OUT_HASH_KEY": "benchmark-only-opt-out-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "testserver",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": args.database_url,
+            "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": "/tmp/consultation-bench-static",
+        }
+    )
+    name = urllib.parse.urlparse(args.database_url).path.lstrip("/")
+    import psycopg
+
+    manage = [sys.executable, "manage.py"]
+    if not args.reuse:
+        with psycopg.connect(args.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, check=True)
+    subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True)
+    if not args.reuse:
+        subprocess.run([*manage, "load_demo", "--force"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from questionnaires.models import Questionnaire
+    from questionnaires.selectors import questionnaire_definition
+    from respondents.models import Answer, Response
+    from respondents.simulation import simulate_consultation
+
+    questionnaire = Questionnaire.objects.get(slug=SLUG)
+    if not args.reuse:
+        print(f"simulating {args.respondents:,} respondents …", flush=True)
+        started = time.perf_counter()
+        simulate_consultation(questionnaire, respondents=args.respondents, seed=1)
+        print(f"simulated in {time.perf_counter() - started:.0f} s", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    started_count = Response.objects.filter(questionnaire=questionnaire, started_at__isnull=False).count()
+    print(f"{started_count:,} respondents who started, {Answer.objects.count():,} answers")
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="researcher"))
+    for domain in questionnaire_definition(questionnaire).domains:
+        median, worst = timed(
+            client, f"/dashboard/{SLUG}/results/?domain={domain.code}&breakdown=region", args.runs
+        )
+        print(f"results {domain.code:8} by region:  median {median:6.0f} ms   worst {worst:6.0f} ms")
+    median, worst = timed(client, f"/dashboard/{SLUG}/results/?domain=D1&breakdown=country", args.runs)
+    print(f"results D1 by country:       median {median:6.0f} ms   worst {worst:6.0f} ms")
+    median, worst = timed(client, f"/dashboard/{SLUG}/report/", args.runs)
+    print(f"report (every domain):       median {median:6.0f} ms   worst {worst:6.0f} ms")
+
+    with tempfile.TemporaryDirectory() as folder:
+        formats = ["csv"] if args.skip_files else ["csv", "xlsx", "sav"]
+        for fmt in formats:
+            seconds, peak = export_run(fmt, Path(folder) / f"export.{fmt}")
+            print(
+                f"export {fmt:4}: {started_count:,} rows in {seconds:5.1f} s = {started_count / seconds:8,.0f} rows/s, "
+                f"peak memory of the process {peak:5.0f} MB"
+            )
+
+
+if __name__ == "__main__":
+    main()
