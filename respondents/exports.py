@@ -14,13 +14,12 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.db import connection
 
 from questionnaires.engine.definition import Breakdown, Definition, QuestionDef, QuestionType, pick_text
-from questionnaires.engine.routing import other_text_key
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
@@ -55,21 +54,6 @@ class Column:
     type_label: str = ""
     part: str = ""  # the option (multiple choice) or item (ranking, matrix) of the column
     other: bool = False  # the text of "Other, please specify"
-
-
-@dataclass(frozen=True)
-class RespondentRow:
-    number: int
-    wave: int
-    recruiter: int | None
-    seed: int | None
-    country: str
-    language: str
-    started_at: datetime | None
-    submitted_at: datetime | None
-    name: str
-    email: str
-    organisation: str
 
 
 def pseudonym(number: int | None) -> str:
@@ -176,78 +160,117 @@ def export_count(questionnaire: Questionnaire, options: ExportOptions) -> int:
     return _responses(questionnaire, options).count()
 
 
+OWN_FIELDS = (
+    "pk", "invitation__number", "invitation__wave", "invitation__nominated_by__number",
+    "invitation__seed__number", "invitation__country", "language", "started_at", "submitted_at",
+)  # fmt: skip
+PERSONAL_FIELDS = ("invitation__name", "invitation__email", "invitation__organisation")
+
+
 def export_rows(
-    questionnaire: Questionnaire, options: ExportOptions, columns: list[Column]
+    questionnaire: Questionnaire, options: ExportOptions, columns: list[Column], *, neutralise: bool = False
 ) -> Iterator[list[Any]]:
-    """Each respondent's row as Python values (None for missing), a page at a time."""
+    """Each respondent's row as Python values (None for missing), a page of respondents at a time.
+
+    The work per row follows the answers given, not the columns: a row starts empty and each answer
+    writes its own cells. With `neutralise`, text a spreadsheet would run as a formula is made inert.
+    """
     definition = questionnaire_definition(questionnaire)
-    code_of = {pk: code for code, pk in question_ids(questionnaire).items()}
-    fill = _row_filler(definition, columns)
+    ids = question_ids(questionnaire)
+    own = _own_cells(columns, neutralise)
+    writers = _answer_writers(definition, columns, ids, neutralise)
+    width = len(columns)
     responses = _responses(questionnaire, options).order_by("pk")
-    fields = (
-        "pk", "invitation__number", "invitation__wave", "invitation__nominated_by__number",
-        "invitation__seed__number", "invitation__country", "language", "started_at", "submitted_at",
-    )  # fmt: skip
-    if options.personal_data:
-        fields += ("invitation__name", "invitation__email", "invitation__organisation")
+    fields = OWN_FIELDS + (PERSONAL_FIELDS if options.personal_data else ())
     last = 0
     while True:
         page = list(responses.filter(pk__gt=last).values_list(*fields)[:PAGE_SIZE])
         if not page:
             return
         last = page[-1][0]
-        answers = _answers_of([row[0] for row in page], code_of)
-        for row in page:
-            personal = row[9:12] if options.personal_data else ("", "", "")
-            respondent = RespondentRow(*row[1:9], *personal)
-            yield fill(respondent, answers.get(row[0], {}))
+        answers = _answers_of([row[0] for row in page])
+        for record in page:
+            row = [None] * width
+            for position, read in own:
+                row[position] = read(record)
+            values, others = answers.get(record[0], ({}, {}))
+            for question_id, value in values.items():
+                write = writers.get(question_id)
+                if write is not None:
+                    write(row, value, others.get(question_id, ""))
+            yield row
 
 
-def _answers_of(response_ids: list[int], code_of: dict[int, str]) -> dict[int, dict[str, Any]]:
-    """Answers of a page of responses as {response: {code: value, "code.other": text}}.
-
-    The JSON is decoded here, not by the ORM: most values are one code ("SENIOR"), cheap to unquote.
-    """
-    found: dict[int, dict[str, Any]] = {}
-    value_sql = "value::text" if connection.vendor == "postgresql" else "value"
+def _answers_of(response_ids: list[int]) -> dict[int, tuple[dict[str, Any], dict[str, str]]]:
+    """Each response's answers as one JSON object built by the database ({question id: value}) and
+    its "other" texts: one row per respondent to read, decoded by the C JSON parser."""
+    table = Answer._meta.db_table
     placeholders = ",".join(["%s"] * len(response_ids))
+    if connection.vendor == "postgresql":
+        values = "jsonb_object_agg(question_id, value)::text"
+        others = "(jsonb_object_agg(question_id, other_text) FILTER (WHERE other_text <> ''))::text"
+    else:
+        values = "json_group_object(question_id, json(value))"
+        others = "json_group_object(question_id, other_text) FILTER (WHERE other_text <> '')"
+    found = {}
+    loads = json.loads
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT response_id, question_id, {value_sql}, other_text FROM {Answer._meta.db_table} "
-            f"WHERE response_id IN ({placeholders})",
+            f"SELECT response_id, {values}, {others} FROM {table} "
+            f"WHERE response_id IN ({placeholders}) GROUP BY response_id",
             response_ids,
         )
-        for response_id, question_id, raw, other in cursor.fetchall():
-            code = code_of.get(question_id)
-            if code is None:
-                continue
-            answers = found.setdefault(response_id, {})
-            answers[code] = _decode(raw)
-            if other:
-                answers[other_text_key(code)] = other
+        for response_id, value_json, other_json in cursor.fetchall():
+            found[response_id] = (loads(value_json), loads(other_json) if other_json else {})
     return found
 
 
-def _decode(raw: Any) -> Any:
-    if not isinstance(raw, str):
-        return raw  # a database driver that decodes JSON itself
-    if len(raw) > 1 and raw[0] == '"' and raw[-1] == '"' and "\\" not in raw:
-        return raw[1:-1]
-    return json.loads(raw)
+def _own_cells(columns: list[Column], neutralise: bool):
+    """(position, reader) for the respondent's own columns, reading the page's value rows."""
+    text = safe_text if neutralise else (lambda value: value)
+    personal = {"name": 9, "email": 10, "organisation": 11}
+    readers = {
+        "respondent_id": lambda r: pseudonym(r[1]),
+        "wave": lambda r: r[2],
+        "recruiter_id": lambda r: pseudonym(r[3]),
+        "seed_id": lambda r: pseudonym(r[4] if r[4] is not None else r[1]),
+        "country": lambda r: r[5],
+        "region": lambda r: region_of(r[5]) if r[5] else "",
+        "language": lambda r: r[6],
+        "started_at": lambda r: r[7],
+        "completed_at": lambda r: r[8],
+        "complete": lambda r: int(r[8] is not None),
+        **{name: (lambda r, i=index: text(r[i])) for name, index in personal.items()},
+    }
+    return [
+        (position, readers[column.name]) for position, column in enumerate(columns) if not column.question
+    ]
 
 
-def _row_filler(definition: Definition, columns: list[Column]):
-    """A function from (respondent, answers) to the row's cells, built once for all rows."""
-    by_code = definition.questions_by_code
-    network = definition.with_breakdown(Breakdown.NETWORK_SIZE)
-    cells: list = []
-    for column in columns:
-        cells.append(_cell_reader(column, by_code.get(column.question), network))
+def _answer_writers(definition: Definition, columns: list[Column], ids: dict[str, int], neutralise: bool):
+    """For each question (by database id, as the JSON object's keys are), a function that writes an
+    answer into the cells of its columns."""
+    text = safe_text if neutralise else (lambda value: value)
+    positions: dict[str, list[tuple[int, Column]]] = {}
+    for position, column in enumerate(columns):
+        if column.question:
+            positions.setdefault(column.question, []).append((position, column))
+    writers = {}
+    for question in definition.questions:
+        placed = positions.get(question.code, [])
+        main = [(p, c) for p, c in placed if not c.other and c.name != "network_size"]
+        other_at = next((p for p, c in placed if c.other), None)
+        network_at = next((p for p, c in placed if c.name == "network_size"), None)
+        writers[str(ids[question.code])] = _writer(question, main, other_at, network_at, text)
+    return writers
 
-    def fill(respondent: RespondentRow, answers: dict[str, Any]) -> list[Any]:
-        return [read(respondent, answers) for read in cells]
 
-    return fill
+def _exact(value: Any) -> Decimal | None:
+    """A number answer as stored (a decimal string), without trailing zeros: 3.50 is 3.5, 100 is 100."""
+    if value is None or value == "":
+        return None
+    number = Decimal(str(value)).normalize()
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number
 
 
 def _number(value: Any) -> int | float | None:
@@ -257,44 +280,63 @@ def _number(value: Any) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
-def _cell_reader(column: Column, question: QuestionDef | None, network: QuestionDef | None):
-    name = column.name
-    own = {
-        "respondent_id": lambda r, a: pseudonym(r.number),
-        "wave": lambda r, a: r.wave,
-        "recruiter_id": lambda r, a: pseudonym(r.recruiter),
-        "seed_id": lambda r, a: pseudonym(r.seed if r.seed is not None else r.number),
-        "country": lambda r, a: r.country,
-        "region": lambda r, a: region_of(r.country) if r.country else "",
-        "language": lambda r, a: r.language,
-        "started_at": lambda r, a: r.started_at,
-        "completed_at": lambda r, a: r.submitted_at,
-        "complete": lambda r, a: int(r.submitted_at is not None),
-        "name": lambda r, a: r.name,
-        "email": lambda r, a: r.email,
-        "organisation": lambda r, a: r.organisation,
-    }
-    if question is None:
-        if name == "network_size" and network is not None:
-            return lambda r, a: _number(a.get(network.code))
-        return own[name]
-    code, kind = question.code, question.type
-    if column.other:
-        key = other_text_key(code)
-        return lambda r, a: a.get(key) or None
-    if kind is QuestionType.COUNTRY or kind.is_text:
-        return lambda r, a: a.get(code)
-    if kind is QuestionType.NUMBER:
-        return lambda r, a: _number(a.get(code))
+def _writer(question: QuestionDef, placed: list[tuple[int, Column]], other_at, network_at, text):
+    kind = question.type
     values = {option.code: option.value for option in question.options}
-    if kind.takes_one_code:
-        return lambda r, a: values.get(a.get(code))
-    part = column.part
-    if kind is QuestionType.MULTIPLE_CHOICE:
-        return lambda r, a: None if a.get(code) is None else int(part in a[code])
-    if kind is QuestionType.RANKING:
-        return lambda r, a: a[code].index(part) + 1 if a.get(code) and part in a[code] else None
-    return lambda r, a: None if a.get(code) is None else values.get(a[code].get(part))
+
+    def other(row, other_text):
+        if other_at is not None and other_text:
+            row[other_at] = text(other_text)
+
+    if kind is QuestionType.NUMBER:
+        at = placed[0][0]
+
+        def write(row, value, other_text):
+            number = _exact(value)
+            row[at] = number
+            if network_at is not None:
+                row[network_at] = number
+
+    elif kind is QuestionType.COUNTRY or kind.is_text:
+        at = placed[0][0]
+
+        def write(row, value, other_text):
+            row[at] = text(value)
+
+    elif kind.takes_one_code:
+        at = placed[0][0]
+
+        def write(row, value, other_text):
+            row[at] = values.get(value)
+            other(row, other_text)
+
+    elif kind is QuestionType.MULTIPLE_CHOICE:
+        option_at = [(p, c.part) for p, c in placed]
+
+        def write(row, value, other_text):
+            chosen = set(value)
+            for position, code in option_at:
+                row[position] = 1 if code in chosen else 0
+            other(row, other_text)
+
+    elif kind is QuestionType.RANKING:
+        item_at = {c.part: p for p, c in placed}
+
+        def write(row, value, other_text):
+            for position in item_at.values():
+                row[position] = None
+            for rank, item in enumerate(value, start=1):
+                if item in item_at:
+                    row[item_at[item]] = rank
+
+    else:  # matrix
+        item_at = [(p, c.part) for p, c in placed]
+
+        def write(row, value, other_text):
+            for position, item in item_at:
+                row[position] = values.get(value.get(item))
+
+    return write
 
 
 # --- Formats -------------------------------------------------------------------------------------
@@ -307,31 +349,53 @@ def safe_text(value: Any) -> Any:
     return value
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return safe_text(value)
+def _moments_at(columns: list[Column]) -> list[int]:
+    return [position for position, column in enumerate(columns) if column.kind == "datetime"]
 
 
-def csv_chunks(questionnaire: Questionnaire, options: ExportOptions, language: str) -> Iterator[str]:
-    """The CSV, a page of rows at a time (UTF-8 with a byte-order mark, so Excel reads accents)."""
+def csv_chunks(
+    questionnaire: Questionnaire, options: ExportOptions, language: str, *, in_database: bool | None = None
+) -> Iterator[str]:
+    """The CSV, streamed (UTF-8 with a byte-order mark, so Excel reads accents). Empty cells are
+    missing answers; times are UTC in ISO 8601. On PostgreSQL the database writes the rows itself
+    (exports_pg.py); elsewhere, or with in_database=False, they are built here, a page at a time."""
     definition = questionnaire_definition(questionnaire)
     columns = export_columns(definition, options, language)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([column.name for column in columns])
     yield "\ufeff" + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    for count, row in enumerate(export_rows(questionnaire, options, columns), start=1):
-        writer.writerow([_csv_cell(value) for value in row])
+    if in_database is None:
+        in_database = connection.vendor == "postgresql"
+    if in_database:
+        from .exports_pg import copy_csv_rows
+
+        yield from copy_csv_rows(questionnaire, options, columns)
+        return
+    moments = _moments_at(columns)
+    decimals = [
+        at for at, column in enumerate(columns) if column.kind == "numeric" and _is_number(column, definition)
+    ]
+    for count, row in enumerate(export_rows(questionnaire, options, columns, neutralise=True), start=1):
+        for position in moments:
+            if row[position] is not None:
+                row[position] = row[position].strftime("%Y-%m-%dT%H:%M:%SZ")
+        for position in decimals:
+            if row[position] is not None:
+                row[position] = format(row[position], "f")
+        writer.writerow(row)
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def _is_number(column: Column, definition: Definition) -> bool:
+    question = definition.questions_by_code.get(column.question)
+    return question is not None and question.type is QuestionType.NUMBER
 
 
 def write_xlsx(questionnaire: Questionnaire, options: ExportOptions, language: str, target) -> int:
@@ -343,9 +407,13 @@ def write_xlsx(questionnaire: Questionnaire, options: ExportOptions, language: s
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Responses")
     sheet.append([column.name for column in columns])
+    moments = _moments_at(columns)
     count = 0
-    for row in export_rows(questionnaire, options, columns):
-        sheet.append([_xlsx_cell(value) for value in row])
+    for row in export_rows(questionnaire, options, columns, neutralise=True):
+        for position in moments:  # Excel has no time zones: UTC, as the codebook says
+            if row[position] is not None:
+                row[position] = row[position].replace(tzinfo=None)
+        sheet.append(row)
         count += 1
     codebook = workbook.create_sheet("Codebook")
     codebook.append(["variable", "question", "label", "type", "value labels"])
@@ -355,12 +423,6 @@ def write_xlsx(questionnaire: Questionnaire, options: ExportOptions, language: s
         codebook.append([column.name, column.question, safe_text(column.label), kind, safe_text(labels)])
     workbook.save(target)
     return count
-
-
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)  # Excel has no time zones: UTC, as the codebook says
-    return safe_text(value)
 
 
 def write_sav(questionnaire: Questionnaire, options: ExportOptions, language: str, path: str) -> int:

@@ -16,12 +16,20 @@ def broker_is_redis() -> bool:
     return os.environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://"))
 
 
+def database_is_postgresql() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Integration tests need a Redis broker; on the embedded default they are left out (not skipped)."""
-    if broker_is_redis():
-        return
-    selected = [item for item in items if "integration" not in item.keywords]
-    deselected = [item for item in items if "integration" in item.keywords]
+    """Integration tests need a Redis broker, `postgresql` tests PostgreSQL; on the embedded default
+    they are left out (not skipped): .ci/run runs the suite on both."""
+    left_out = set()
+    if not broker_is_redis():
+        left_out.add("integration")
+    if not database_is_postgresql():
+        left_out.add("postgresql")
+    selected = [item for item in items if not left_out & set(item.keywords)]
+    deselected = [item for item in items if left_out & set(item.keywords)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

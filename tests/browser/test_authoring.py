@@ -2,7 +2,6 @@
 demo, add a conditional question in both languages, reorder a domain, preview in French, be told
 why a question of the open demo cannot be deleted, duplicate it as a draft and delete it there."""
 
-
 import pytest
 from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
