@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .authoring import CHOICE_VALUE_LIMIT, ChoiceInput, DomainInput, QuestionInput, SettingsInput
-from .definition_format import MAX_NOMINATION_QUOTA
+from .definition_format import MAX_NOMINATION_QUOTA, strict_json_loads
 from .engine.checks import LANGUAGE_PATTERN
 from .engine.conditions import GROUP_KEYS, VALUELESS_OPS, Op
 from .engine.definition import CODE_PATTERN, CODE_RULE, Breakdown, QuestionDef, QuestionType, pick_text
@@ -209,6 +209,11 @@ class SettingsForm(TextsMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("opens_at", "closes_at"):
+            moment = cleaned.get(name)
+            if moment is not None and not 2000 <= moment.year <= 2200:
+                self.add_error(name, "Give a date between the years 2000 and 2200.")
+                cleaned[name] = None
         zone_name = cleaned.get("time_zone")
         if zone_name:
             zone = zoneinfo.ZoneInfo(zone_name)
@@ -313,9 +318,12 @@ class ConditionMixin:
         raw = (data.get("cond_json") or "").strip()
         if raw:
             try:
-                condition = json.loads(raw)
+                condition = strict_json_loads(raw)
             except json.JSONDecodeError as error:
                 self.add_error("cond_json", f"Not valid JSON: {error.msg} (line {error.lineno}).")
+                return None
+            except ValueError as error:
+                self.add_error("cond_json", str(error))
                 return None
             if not isinstance(condition, dict):
                 self.add_error("cond_json", "A condition is a JSON object.")
@@ -349,7 +357,9 @@ class ConditionMixin:
         if target.type is QuestionType.NUMBER:
             try:
                 number = Decimal(raw.replace(",", "."))
-            except InvalidOperation:
+            except (InvalidOperation, ValueError):
+                number = None
+            if number is None or not number.is_finite() or abs(number) >= Decimal(10) ** 14:
                 self.add_error(field, f"{target.code} is a number question: compare it with a number.")
                 return None
             return int(number) if number == number.to_integral_value() else float(number)

@@ -14,8 +14,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -65,6 +66,11 @@ from .services import ALLOWED_TRANSITIONS, questionnaire_import, questionnaire_o
 
 AUTHOR_ROLES = (Membership.Role.OWNER, Membership.Role.RESEARCHER)
 MAX_ORDER_IDS = 1000
+
+
+def is_whole_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²", which int() refuses."""
+    return text.isascii() and text.isdecimal() and len(text) <= 18
 
 
 def _count(rows) -> Coalesce:
@@ -456,20 +462,20 @@ def _posted_order(request: HttpRequest, current: list[int]) -> list[int] | None:
     """The new order: a full list of ids (drag-and-drop), or "<id>:up" / "<id>:down" (the buttons)."""
     if "move" in request.POST:
         pk, _, direction = request.POST["move"].partition(":")
-        if not pk.isdigit() or direction not in ("up", "down"):
+        if not is_whole_number(pk) or direction not in ("up", "down"):
             return None
         if int(pk) not in current:
             return [int(pk)]  # an unknown id: the service refuses it by name
         return move_in_order(current, int(pk), direction)
     raw = request.POST.getlist("order")
-    if not raw or len(raw) > MAX_ORDER_IDS or not all(value.isdigit() for value in raw):
+    if not raw or len(raw) > MAX_ORDER_IDS or not all(is_whole_number(value) for value in raw):
         return None
     return [int(value) for value in raw]
 
 
 def _moved_anchor(request: HttpRequest, kind: str, fallback: str) -> str:
     pk = request.POST.get("move", "").partition(":")[0]
-    return f"#{kind}-{pk}" if pk.isdigit() else fallback
+    return f"#{kind}-{pk}" if is_whole_number(pk) else fallback
 
 
 def _order_response(
@@ -741,48 +747,60 @@ def translation_rows(rows: InstrumentRows) -> list[tuple[str, list[TranslationRo
 @require_http_methods(["GET", "POST"])
 @questionnaire_action_required(Action.AUTHOR)
 def translations(request: HttpRequest, questionnaire: Questionnaire) -> HttpResponse:
+    """One section at a time (the questionnaire's own texts, then each domain), so a long
+    questionnaire's form stays well within the fields a request may carry."""
+    section = request.GET.get("section", "")
+    here = reverse("author:translations", kwargs={"slug": questionnaire.slug}) + (
+        f"?section={section}" if section else ""
+    )
     if request.method == "POST":
         edits = {}
-        for key, text in request.POST.items():
-            if not key.startswith("t:"):
+        for name, text in request.POST.items():
+            if not name.startswith("t:"):
                 continue
-            cell = TextCell.parse(key[2:])
+            key, _, shown = name[2:].rpartition(":")  # t:<cell>:<fingerprint of the text shown>
+            cell = TextCell.parse(key)
             if cell is None or cell.model not in TRANSLATABLE:
                 return HttpResponseBadRequest("Unknown text.")
             if len(text) > 20_000 or "\x00" in text:
                 return HttpResponseBadRequest(
                     "A text is too long or holds a character that cannot be stored."
                 )
-            edits[cell] = (request.POST.get(f"f:{key[2:]}", ""), text)
+            edits[cell] = (shown, text)
         try:
             count = translations_save(questionnaire=questionnaire, edits=edits, actor=request.user)
-        except StaleEdit as error:
-            messages.error(request, error.messages[0])
-            return redirect("author:translations", slug=questionnaire.slug)
-        except ValidationError as error:
+        except ValidationError as error:  # out of date (StaleEdit) or refused: nothing was saved
             messages.error(request, " ".join(error.messages))
-            return redirect("author:translations", slug=questionnaire.slug)
-        messages.success(
-            request, f"Saved {count} text{'s' if count != 1 else ''}." if count else "No text changed."
-        )
-        return redirect("author:translations", slug=questionnaire.slug)
+            return redirect(here)
+        messages.success(request, f"Saved {count} text{pluralize(count)}." if count else "No text changed.")
+        return redirect(here)
     rows = instrument_rows(questionnaire)
-    groups = translation_rows(rows)
+    every_group = translation_rows(rows)
+    sections = [
+        {
+            "key": "" if index == 0 else name.removeprefix("Domain "),
+            "name": name,
+            "missing": sum(cell["missing"] for entry in entries for cell in entry.cells),
+        }
+        for index, (name, entries) in enumerate(every_group)
+    ]
+    chosen = next((i for i, item in enumerate(sections) if item["key"] == section), None)
+    if chosen is None:
+        raise Http404("No such section.")
+    name, entries = every_group[chosen]
     only_missing = request.GET.get("missing") == "1"
     if only_missing:
-        groups = [(name, [entry for entry in entries if entry.missing]) for name, entries in groups]
-        groups = [(name, entries) for name, entries in groups if entries]
-    missing = sum(
-        cell["missing"] for _, entries in translation_rows(rows) for entry in entries for cell in entry.cells
-    )
+        entries = [entry for entry in entries if entry.missing]
     return render(
         request,
         "questionnaires/author/translations.html",
         {
             "questionnaire": questionnaire,
-            "groups": groups,
+            "groups": [(name, entries)],
+            "sections": sections,
+            "section": sections[chosen],
             "languages": [(code, language_label(code)) for code in questionnaire.languages],
-            "missing": missing,
+            "missing": sum(item["missing"] for item in sections),
             "only_missing": only_missing,
         },
     )

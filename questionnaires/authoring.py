@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -46,7 +47,9 @@ from .services import (
 
 LOCKED_ADVICE = "Duplicate it as a new draft to make this change."
 CHOICE_VALUE_LIMIT = 999_999  # what the forms accept; SPSS and R read it as a plain number
-PLACEHOLDER_VALUE = -2_000_000_000
+PLACEHOLDER_VALUE = (
+    -1_000_000_000
+)  # minus a row's position: inside a 32-bit integer, outside the forms' range
 
 
 class LockedEdit(ValidationError):
@@ -664,9 +667,9 @@ def _choices_save(
         if entry.id is not None
         and (by_id[entry.id].code != entry.code or by_id[entry.id].value != entry.value)
     ]
-    for choice in moving:  # outside what the forms accept: a code never starts with "~", values stay small
+    for index, choice in enumerate(moving):  # outside what the forms accept: a code never starts with "~"
         choice.code = f"~{choice.pk}"
-        choice.value = None if choice.kind == Choice.Kind.ITEM else PLACEHOLDER_VALUE - choice.pk
+        choice.value = None if choice.kind == Choice.Kind.ITEM else PLACEHOLDER_VALUE - index
     if moving:
         Choice.objects.bulk_update(moving, ["code", "value"])
     languages = questionnaire.languages
@@ -760,8 +763,8 @@ class TextCell:
 
     @classmethod
     def parse(cls, key: str) -> TextCell | None:
-        parts = key.split("-")
-        if len(parts) != 4 or not parts[1].isdigit():
+        parts = key.split("-", 3)  # a language may have a region: pt-br
+        if len(parts) != 4 or not (parts[1].isascii() and parts[1].isdecimal()) or len(parts[1]) > 18:
             return None
         return cls(parts[0], int(parts[1]), parts[2], parts[3])
 
@@ -779,19 +782,17 @@ def translations_save(
     *, questionnaire: Questionnaire, edits: Mapping[TextCell, tuple[str, str]], actor
 ) -> int:
     """Write each changed text; `edits` maps a cell to (fingerprint of the text the form showed,
-    new text). If any cell changed meanwhile, nothing is written. Returns how many texts changed."""
+    new text). If any cell changed meanwhile, nothing is written. Returns how many texts changed.
+
+    The rows are read with one query per kind of object and written with one per kind changed."""
     questionnaire = _lock(questionnaire)
-    before_problems = _problems_now(questionnaire)
-    rows: dict[tuple[str, int], Any] = {}
     for cell in edits:
-        if cell.model not in TRANSLATABLE or cell.language not in questionnaire.languages:
+        fields = TRANSLATABLE.get(cell.model, (None, ()))[1]
+        if cell.field not in fields or cell.language not in questionnaire.languages:
             raise ValidationError("The form names a text this questionnaire does not have: reload the page.")
-        _model, fields = TRANSLATABLE[cell.model]
-        if cell.field not in fields:
-            raise ValidationError("The form names a text this questionnaire does not have: reload the page.")
-        if (cell.model, cell.pk) not in rows:
-            rows[(cell.model, cell.pk)] = _translatable_row(questionnaire, cell.model, cell.pk)
-    changed, stale, log = [], [], []
+    rows = _translatable_rows(questionnaire, {(cell.model, cell.pk) for cell in edits})
+    changed: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    stale, log = [], []
     consent = None
     for cell, (shown, text) in edits.items():
         row = rows[(cell.model, cell.pk)]
@@ -811,17 +812,20 @@ def translations_save(
             consent = texts
         else:
             setattr(row, cell.field, texts)
-            changed.append(row)
+            changed[cell.model][cell.pk].add(cell.field)
         log.append({"text": f"{cell.model} {_label(row)} {cell.field}", "language": cell.language,
                     "before": current, "after": text})  # fmt: skip
     if stale:
         raise StaleEdit(f"{len(stale)} of these texts")
-    for row in {id(row): row for row in changed}.values():
-        row.save()
-    if consent is not None:
-        questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
     if not log:
         return 0
+    before_problems = _problems_now(Questionnaire.objects.get(pk=questionnaire.pk))
+    for model_name, by_pk in changed.items():
+        model = TRANSLATABLE[model_name][0]
+        fields = sorted(set().union(*by_pk.values()))
+        model.objects.bulk_update([rows[(model_name, pk)] for pk in by_pk], fields)
+    if consent is not None:
+        questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
     questionnaire.refresh_from_db()
     _keep_launched_sound(questionnaire, before_problems)
     questionnaire_definition_changed(questionnaire=questionnaire)
@@ -829,20 +833,27 @@ def translations_save(
     return len(log)
 
 
-def _translatable_row(questionnaire: Questionnaire, model: str, pk: int):
-    if model == "questionnaire":
-        if pk != questionnaire.pk:
-            raise ValidationError("The form names a text of another questionnaire: reload the page.")
-        return questionnaire
-    lookup = {
+def _translatable_rows(
+    questionnaire: Questionnaire, wanted: set[tuple[str, int]]
+) -> dict[tuple[str, int], Any]:
+    """The objects the form names, each checked to belong to this questionnaire."""
+    scopes = {
         "domain": Domain.objects.filter(questionnaire=questionnaire),
         "question": Question.objects.filter(questionnaire=questionnaire),
         "choice": Choice.objects.filter(question__questionnaire=questionnaire),
-    }[model]
-    row = lookup.select_for_update().filter(pk=pk).first()
-    if row is None:
+    }
+    rows: dict[tuple[str, int], Any] = {}
+    for model_name, scope in scopes.items():
+        pks = {pk for name, pk in wanted if name == model_name}
+        if pks:
+            rows.update(((model_name, row.pk), row) for row in scope.select_for_update().filter(pk__in=pks))
+    if any(name == "questionnaire" and pk != questionnaire.pk for name, pk in wanted):
+        raise ValidationError("The form names a text of another questionnaire: reload the page.")
+    if ("questionnaire", questionnaire.pk) in wanted:
+        rows[("questionnaire", questionnaire.pk)] = questionnaire
+    if set(wanted) - set(rows):
         raise ValidationError("The form names a text this questionnaire does not have: reload the page.")
-    return row
+    return rows
 
 
 def _label(row) -> str:

@@ -8,6 +8,7 @@ questionnaire always gives the same bytes, so export → import → export is id
 from __future__ import annotations
 
 import json
+import math
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -110,6 +111,30 @@ CHOICE_KEYS = {"code", "value", "label", "other"}
 ITEM_KEYS = {"code", "label"}
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number this format accepts")
+
+
+def _bounded_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large a number")
+    return value
+
+
+def strict_json_loads(text: str) -> Any:
+    """JSON as the format accepts it: no NaN or Infinity, no number too large to store. Raises
+    ValueError (json.JSONDecodeError for syntax) with a message for people."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_bounded_float)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    except ValueError as error:
+        if isinstance(error, json.JSONDecodeError):
+            raise
+        raise ValueError(f"not a usable number: {error}") from None
+
+
 class DefinitionError(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
@@ -188,6 +213,9 @@ class _Reader:
         if minimum is not None and node < minimum:
             self.problem(path, f"must be at least {minimum}")
             return None
+        if abs(node) >= 2**31:
+            self.problem(path, "the number is too large")
+            return None
         return node
 
     def number(self, path: str, node: Any) -> Decimal | None:
@@ -195,6 +223,9 @@ class _Reader:
             return None
         if isinstance(node, bool) or not isinstance(node, int | float):
             self.problem(path, f"expected a number, found {_kind(node)}")
+            return None
+        if isinstance(node, float) and not math.isfinite(node):
+            self.problem(path, "expected a finite number")
             return None
         value = Decimal(str(node))
         if abs(value) >= Decimal(10) ** 14:

@@ -23,6 +23,7 @@ from .definition_format import (
     ReminderPolicy,
     canonical_condition,
     parse_document,
+    strict_json_loads,
 )
 from .engine.checks import Problem, definition_problems
 from .models import Choice, ConsentVersion, Domain, Membership, Question, Questionnaire
@@ -53,11 +54,13 @@ def document_parse_and_check(raw: str | bytes | Any) -> QuestionnaireDocument:
             ) from None
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = strict_json_loads(raw)
         except json.JSONDecodeError as error:
             raise DefinitionError(
                 [Problem("$", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
             ) from None
+        except ValueError as error:
+            raise DefinitionError([Problem("$", str(error))]) from None
     document = parse_document(raw)
     problems = definition_problems(document.definition, countries=country_codes())
     if problems:

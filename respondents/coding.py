@@ -26,13 +26,21 @@ def _clean_name(name: str) -> str:
 
 @transaction.atomic
 def answer_tag(
-    *, questionnaire: Questionnaire, answer_id: int, actor, theme_id: int | None = None, new_theme: str = ""
+    *,
+    questionnaire: Questionnaire,
+    question_code: str,
+    answer_id: int,
+    actor,
+    theme_id: int | None = None,
+    new_theme: str = "",
 ) -> ThemeTag:
-    """Tag an answer with an existing theme or a new one (found by name if it exists). Tagging twice
-    is once."""
-    answer = Answer.objects.filter(pk=answer_id, response__questionnaire=questionnaire).first()
+    """Tag an answer of an open question with an existing theme or a new one (found by name if it
+    exists). Tagging twice is once."""
+    answer = Answer.objects.filter(
+        pk=answer_id, response__questionnaire=questionnaire, question__code=question_code
+    ).first()
     if answer is None:
-        raise ValidationError("This answer is not one of this questionnaire's.")
+        raise ValidationError("This answer is not one of this question's.")
     if theme_id is not None:
         theme = Theme.objects.filter(pk=theme_id, questionnaire=questionnaire).first()
         if theme is None:

@@ -60,7 +60,10 @@ def data(request, questionnaire: Questionnaire):
 def chains(request, questionnaire: Questionnaire):
     """Every seed's chain in figures, the region-to-region matrix, and one seed's tree drawn."""
     chosen = request.GET.get("seed", "")
-    summaries = chain_summaries_top(questionnaire, also=int(chosen) if chosen.isdigit() else None)
+    summaries = chain_summaries_top(
+        questionnaire,
+        also=int(chosen) if chosen.isascii() and chosen.isdecimal() and len(chosen) <= 9 else None,
+    )
     regions, matrix = recruitment_matrix(questionnaire)
     selected = next(
         (s for s in summaries if str(s.seed.number) == chosen), summaries[0] if summaries else None

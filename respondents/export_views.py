@@ -139,6 +139,10 @@ def export_download(request: HttpRequest, questionnaire: Questionnaire, export_i
         raise PermissionDenied(
             "This file holds names and email addresses, which your role no longer includes."
         )
-    return FileResponse(
-        export.file.open("rb"), as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1]
-    )
+    try:
+        handle = export.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(
+            "The file is no longer in the shared file store (MEDIA_ROOT): export it again."
+        ) from None
+    return FileResponse(handle, as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])

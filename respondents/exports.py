@@ -86,7 +86,10 @@ def export_columns(definition: Definition, options: ExportOptions, language: str
             Column("email", "Email address", "string"),
             Column("organisation", "Organisation", "string"),
         ]
-    taken = {column.name.lower() for column in columns} | {q.code.lower() for q in definition.questions}
+    # Names are compared case-insensitively (SPSS does); the respondent's own columns, every
+    # personal-data column and SPSS's reserved words are never a question's.
+    reserved = OWN_COLUMN_NAMES | SPSS_RESERVED
+    taken = set(reserved) | {q.code.lower() for q in definition.questions}
     for question in definition.questions:
         columns += _question_columns(question, language, definition, taken)
     return columns
@@ -103,15 +106,31 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
+OWN_COLUMN_NAMES = frozenset(
+    {
+        "respondent_id", "wave", "recruiter_id", "seed_id", "country", "region", "language", "started_at",
+        "completed_at", "complete", "network_size", "name", "email", "organisation",
+    }
+)  # fmt: skip
+SPSS_RESERVED = frozenset({"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with"})
+
+
+def _variable(code: str, taken: set[str]) -> str:
+    """A question's own column: its code, unless that is one of the export's names or an SPSS word."""
+    if code.lower() in OWN_COLUMN_NAMES | SPSS_RESERVED:
+        return _unique(f"{code}_q", taken)
+    return code
+
+
 def _question_columns(question: QuestionDef, language: str, definition: Definition, taken: set[str]):
     text = pick_text(question.text, language, definition.languages)
     kind = question.type
     labels = {o.value: pick_text(o.label, language, definition.languages) for o in question.options}
     type_label = kind.label
     if kind.takes_one_code and kind is not QuestionType.COUNTRY:
-        yield Column(question.code, text, "numeric", question.code, labels, type_label)
+        yield Column(_variable(question.code, taken), text, "numeric", question.code, labels, type_label)
     elif kind is QuestionType.COUNTRY:
-        yield Column(question.code, text, "string", question.code, type_label=type_label)
+        yield Column(_variable(question.code, taken), text, "string", question.code, type_label=type_label)
     elif kind is QuestionType.MULTIPLE_CHOICE:
         for option in question.options:
             name = _unique(f"{question.code}_{option.code}", taken)
@@ -120,9 +139,9 @@ def _question_columns(question: QuestionDef, language: str, definition: Definiti
                 name, label, "numeric", question.code, {0: "Not chosen", 1: "Chosen"}, type_label, option.code
             )
     elif kind.is_text:
-        yield Column(question.code, text, "string", question.code, type_label=type_label)
+        yield Column(_variable(question.code, taken), text, "string", question.code, type_label=type_label)
     elif kind is QuestionType.NUMBER:
-        yield Column(question.code, text, "numeric", question.code, type_label=type_label)
+        yield Column(_variable(question.code, taken), text, "numeric", question.code, type_label=type_label)
     elif kind in (QuestionType.RANKING, QuestionType.MATRIX):
         for item in question.items:
             name = _unique(f"{question.code}_{item.code}", taken)
@@ -401,6 +420,10 @@ def _is_number(column: Column, definition: Definition) -> bool:
 def write_xlsx(questionnaire: Questionnaire, options: ExportOptions, language: str, target) -> int:
     """Responses and a codebook sheet, in openpyxl's write-only mode (memory stays flat)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def storable(value):  # Excel cannot hold control characters: they are dropped, the text stays
+        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
     definition = questionnaire_definition(questionnaire)
     columns = export_columns(definition, options, language)
@@ -413,14 +436,22 @@ def write_xlsx(questionnaire: Questionnaire, options: ExportOptions, language: s
         for position in moments:  # Excel has no time zones: UTC, as the codebook says
             if row[position] is not None:
                 row[position] = row[position].replace(tzinfo=None)
-        sheet.append(row)
+        sheet.append([storable(value) for value in row])
         count += 1
     codebook = workbook.create_sheet("Codebook")
     codebook.append(["variable", "question", "label", "type", "value labels"])
     for column in columns:
         labels = "; ".join(f"{value} = {label}" for value, label in column.value_labels.items())
         kind = column.type_label or column.kind
-        codebook.append([column.name, column.question, safe_text(column.label), kind, safe_text(labels)])
+        codebook.append(
+            [
+                column.name,
+                column.question,
+                storable(safe_text(column.label)),
+                kind,
+                storable(safe_text(labels)),
+            ]
+        )
     workbook.save(target)
     return count
 

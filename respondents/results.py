@@ -217,6 +217,14 @@ def results(
         if text_ids
         else []
     )
+    # Per domain, each respondent once per theme, however many of its questions cite it.
+    domain_theme_rows = (
+        ThemeTag.objects.filter(filters.population("answer__response__"), answer__question_id__in=text_ids)
+        .values("answer__question__domain__code", "theme_id")
+        .annotate(n=Count("answer__response_id", distinct=True))
+        if text_ids
+        else []
+    )
     respondents = Response.objects.filter(filters.population(), questionnaire=questionnaire).count()
 
     # Fold the rows into per-question counters.
@@ -247,6 +255,12 @@ def results(
         by_theme["*"] += row["n"]
         by_theme[group] += row["n"]
 
+    domain_themes: dict[str, list[Row]] = defaultdict(list)
+    for row in domain_theme_rows:
+        name = theme_names.get(row["theme_id"], "")
+        domain_themes[row["answer__question__domain__code"]].append(
+            Row(str(row["theme_id"]), name, Cell(row["n"], 0))
+        )
     groups = _groups(filters.breakdown, breakdown_question, present_groups, language, definition)
     domain_results = []
     for domain in domains:
@@ -269,7 +283,7 @@ def results(
                 code=domain.code,
                 title=pick_text(domain.title, language, definition.languages),
                 questions=question_results,
-                themes=_domain_themes(question_results),
+                themes=sorted(domain_themes[domain.code], key=lambda r: (-r.overall.n, r.label)),
             )
         )
     breakdown_label = {
@@ -326,9 +340,19 @@ def _question_result(
         if kind is QuestionType.LIKERT:
             result.median = _median(result.rows)
     elif kind is QuestionType.MATRIX:
+        # Each item's percentages are of those who rated that item (a row may be left out).
         for item in question.items:
+            slots = [counted.get((item.code, o.code)) or {"n": 0, "groups": {}} for o in question.options]
+            rated = sum(slot["n"] for slot in slots)
+            rated_in = {key: sum(slot["groups"].get(key, 0) for slot in slots) for key, _ in groups}
             item_rows = [
-                row(o.code, text(o.label), counted.get((item.code, o.code))) for o in question.options
+                Row(
+                    code=o.code,
+                    label=text(o.label),
+                    overall=Cell(slot["n"], rated),
+                    groups=[Cell(slot["groups"].get(key, 0), rated_in[key]) for key, _ in groups],
+                )
+                for o, slot in zip(question.options, slots, strict=True)
             ]
             result.matrix.append((text(item.label), item_rows))
     elif kind is QuestionType.RANKING:
@@ -376,16 +400,6 @@ def _median(rows: list[Row]) -> str:
         if running * 2 >= total:
             return row.label
     return ""
-
-
-def _domain_themes(questions: list[QuestionResult]) -> list[Row]:
-    """Themes of a domain's open answers, summed over its questions, most cited first."""
-    summed: dict[str, Row] = {}
-    for question in questions:
-        for theme in question.themes:
-            entry = summed.setdefault(theme.label, Row(theme.code, theme.label, Cell(0, 0)))
-            entry.overall.n += theme.overall.n
-    return sorted(summed.values(), key=lambda r: (-r.overall.n, r.label))
 
 
 # --- Open answers ----------------------------------------------------------------------------

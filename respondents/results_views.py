@@ -25,6 +25,12 @@ from .results import ROUNDING_RULE, ResultFilters, open_answers, percent, result
 OPEN_PAGE = 100
 
 
+def _whole(text: str) -> int:
+    if not (text.isascii() and text.isdecimal()) or len(text) > 18:
+        raise ValueError(text)
+    return int(text)
+
+
 class FiltersForm(forms.Form):
     domain = forms.ChoiceField(required=False)
     wave = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
@@ -110,9 +116,10 @@ def open_answers_page(request: HttpRequest, questionnaire: Questionnaire, code: 
     if region and region not in REGIONS:
         return HttpResponseBadRequest("Unknown region.")
     try:
-        page = max(int(request.GET.get("page", "1")), 1)
+        page = max(_whole(request.GET.get("page", "1")), 1)
     except ValueError:
         return HttpResponseBadRequest("The page is a number.")
+    page = min(page, 1_000_000)  # beyond the last page: an empty page, not a database overflow
     answers, total = open_answers(
         questionnaire,
         code,
@@ -154,13 +161,14 @@ def _back_to(request: HttpRequest, questionnaire: Questionnaire, code: str) -> s
 def tag(request: HttpRequest, questionnaire: Questionnaire, code: str) -> HttpResponse:
     _text_question(questionnaire, code)
     try:
-        answer_id = int(request.POST.get("answer", ""))
-        theme_id = int(request.POST["theme"]) if request.POST.get("theme") else None
+        answer_id = _whole(request.POST.get("answer", ""))
+        theme_id = _whole(request.POST["theme"]) if request.POST.get("theme") else None
     except ValueError:
         return HttpResponseBadRequest("Answer and theme are numbers.")
     try:
         answer_tag(
             questionnaire=questionnaire,
+            question_code=code,
             answer_id=answer_id,
             theme_id=theme_id,
             new_theme=request.POST.get("new_theme", ""),
@@ -176,7 +184,7 @@ def tag(request: HttpRequest, questionnaire: Questionnaire, code: str) -> HttpRe
 def untag(request: HttpRequest, questionnaire: Questionnaire, code: str) -> HttpResponse:
     _text_question(questionnaire, code)
     try:
-        answer_id, theme_id = int(request.POST.get("answer", "")), int(request.POST.get("theme", ""))
+        answer_id, theme_id = _whole(request.POST.get("answer", "")), _whole(request.POST.get("theme", ""))
     except ValueError:
         return HttpResponseBadRequest("Answer and theme are numbers.")
     answer_untag(questionnaire=questionnaire, answer_id=answer_id, theme_id=theme_id, actor=request.user)

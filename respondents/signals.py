@@ -30,7 +30,7 @@ def provider_event(sender, event, esp_name: str, **kwargs) -> None:
     outbox_id = str((event.metadata or {}).get("outbox_id", ""))
     message = (
         OutboxMessage.objects.select_related("invitation").filter(pk=int(outbox_id)).first()
-        if outbox_id.isdigit()
+        if outbox_id.isascii() and outbox_id.isdecimal()
         else None
     )
     if message is None or message.invitation is None:

@@ -172,7 +172,7 @@ def _clean_ranking(question: QuestionDef, submitted: Submitted) -> list[str] | N
         text = _single(submitted, f"{question.code}.{item.code}")
         if not text:
             continue
-        if not text.isdigit() or not 1 <= int(text) <= len(question.items):
+        if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= len(question.items):
             raise AnswerError(
                 _("Give each item a rank from 1 to %(count)d.") % {"count": len(question.items)}
             )

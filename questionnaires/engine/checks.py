@@ -5,6 +5,7 @@ The importer refuses a file with any problem; the authoring pages show the same 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -259,6 +260,13 @@ def _shape_problems(path: str, condition: Any) -> Iterator[Problem]:
         yield Problem(f"{path}.value", f"{op} needs a value")
 
 
+def _usable_number(value: Any) -> bool:
+    """A number a condition can compare with: not a boolean, finite, and not absurdly large."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) < 10**14
+
+
 def _comparison_problems(
     path: str, op: Op, value: Any, target: QuestionDef, countries: frozenset[str]
 ) -> Iterator[Problem]:
@@ -275,7 +283,7 @@ def _comparison_problems(
             yield Problem(
                 f"{path}.op", f"{op.value} compares numbers; {target.code} is a {kind.value} question"
             )
-        elif isinstance(value, bool) or not isinstance(value, int | float):
+        elif not _usable_number(value):
             yield Problem(f"{path}.value", "compare with a number")
         return
     if op is Op.INCLUDES:
@@ -293,7 +301,7 @@ def _comparison_problems(
             yield Problem(
                 f"{path}.op", "one_of lists choice codes; compare numbers with gt, gte, lt, lte, equals"
             )
-        elif isinstance(value, bool) or not isinstance(value, int | float):
+        elif not _usable_number(value):
             yield Problem(f"{path}.value", "compare with a number")
         return
     allowed = countries if kind is QuestionType.COUNTRY else target.option_codes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -444,42 +445,68 @@ def test_a_stale_question_form_saves_nothing(author, draft):
 
 def test_translations_side_by_side_flag_and_fill_a_missing_one(author, draft):
     question = draft.questions.order_by("domain__position", "position").first()
+    domain = question.domain
     Question.objects.filter(pk=question.pk).update(text={"en": "English only"})
     Questionnaire.objects.filter(pk=draft.pk).update(revision=draft.revision + 1)
-    html = html_of(author.get(f"/author/{draft.slug}/translations/?missing=1"))
-    assert "1 missing translation" in html
-    key = f"question-{question.pk}-text-fr"
-    assert f'name="t:{key}"' in html
-    response = author.post(
-        f"/author/{draft.slug}/translations/", {f"t:{key}": "Français", f"f:{key}": text_fingerprint("")}
-    )
-    assert response.status_code == 302
+    overview = html_of(author.get(f"/author/{draft.slug}/translations/"))
+    assert "1 missing translation" in overview
+    assert f'href="?section={domain.code}">Domain {domain.code} <span class="badge' in overview
+    html = html_of(author.get(f"/author/{draft.slug}/translations/?section={domain.code}&missing=1"))
+    field = f"t:question-{question.pk}-text-fr:{text_fingerprint('')}"
+    assert f'name="{field}"' in html
+    response = author.post(f"/author/{draft.slug}/translations/?section={domain.code}", {field: "Français"})
+    assert response.status_code == 302 and response["Location"].endswith(f"?section={domain.code}")
     question.refresh_from_db()
     assert question.text == {"en": "English only", "fr": "Français"}
     assert "No translation is missing" in html_of(author.get(f"/author/{draft.slug}/translations/"))
 
 
+def test_the_demos_translations_fit_in_one_request_per_section_and_save_unchanged(
+    author, opened, django_assert_max_num_queries
+):
+    from django.conf import settings
+
+    for section in ["", *opened.domains.values_list("code", flat=True)]:
+        html = html_of(author.get(f"/author/{opened.slug}/translations/?section={section}"))
+        fields = {
+            name: unescape(inline or block.lstrip("\n"))
+            for name, inline, block in re.findall(
+                r'name="(t:[^"]+)"(?:[^>]*?value="([^"]*)")?[^>]*>(?:([^<]*)</textarea>)?', html
+            )
+        }
+        assert 0 < len(fields) < settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        with django_assert_max_num_queries(12):
+            response = author.post(f"/author/{opened.slug}/translations/?section={section}", fields)
+        assert response.status_code == 302
+
+
 def test_translations_of_another_questionnaire_are_refused(author, draft, opened):
     foreign = opened.questions.first()
-    key = f"question-{foreign.pk}-text-fr"
-    response = author.post(
-        f"/author/{draft.slug}/translations/",
-        {f"t:{key}": "Piraté", f"f:{key}": text_fingerprint(foreign.text["fr"])},
-        follow=True,
-    )
+    field = f"t:question-{foreign.pk}-text-fr:{text_fingerprint(foreign.text['fr'])}"
+    response = author.post(f"/author/{draft.slug}/translations/", {field: "Piraté"}, follow=True)
     assert "does not have" in html_of(response)
     foreign.refresh_from_db()
     assert foreign.text["fr"] != "Piraté"
     assert author.post(f"/author/{draft.slug}/translations/", {"t:nonsense": "x"}).status_code == 400
+    assert (
+        author.post(f"/author/{draft.slug}/translations/", {"t:question-²-text-fr:x": "x"}).status_code == 400
+    )
+
+
+def test_a_language_with_a_region_can_be_translated(author, draft):
+    Questionnaire.objects.filter(pk=draft.pk).update(languages=["en", "pt-br"])
+    domain = draft.domains.order_by("position").first()
+    field = f"t:domain-{domain.pk}-title-pt-br:{text_fingerprint('')}"
+    response = author.post(f"/author/{draft.slug}/translations/?section={domain.code}", {field: "Perfil"})
+    assert response.status_code == 302
+    domain.refresh_from_db()
+    assert domain.title["pt-br"] == "Perfil"
 
 
 def test_a_new_consent_text_gets_a_new_version(author, opened):
-    key = f"questionnaire-{opened.pk}-consent_text-en"
     current = opened.consent_text.get("en", "")
-    author.post(
-        f"/author/{opened.slug}/translations/",
-        {f"t:{key}": current + " Updated.", f"f:{key}": text_fingerprint(current)},
-    )
+    field = f"t:questionnaire-{opened.pk}-consent_text-en:{text_fingerprint(current)}"
+    author.post(f"/author/{opened.slug}/translations/", {field: current + " Updated."})
     opened.refresh_from_db()
     assert opened.consent_text["en"].endswith("Updated.")
     assert ConsentVersion.objects.filter(questionnaire=opened, version=opened.consent_version).exists()

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from consultation.models import AuditEntry
 from questionnaires.services import membership_set
-from respondents.exports import ExportOptions, csv_chunks, export_file_build, safe_text
+from respondents.exports import ExportOptions, csv_chunks, export_file_build, safe_text, write_sav
 from respondents.models import ExportFile, Invitation, Response
 from respondents.services import response_consent, response_save_domain, seed_invite
 from respondents.simulation import simulate_consultation
@@ -268,3 +268,51 @@ def test_postgresql_writes_the_same_csv_as_the_python_path(answered, researcher)
         assert len(read_csv(in_database)) > 0 or options.wave == 1
     rows = read_csv("".join(csv_chunks(questionnaire, ExportOptions(), "en", in_database=True)))
     assert any(value.startswith("'=cmd") for row in rows for value in row.values())
+
+
+def test_question_codes_never_take_an_export_columns_name(researcher, tmp_path):
+    import json
+    from pathlib import Path
+
+    import pyreadstat
+
+    from questionnaires.services import questionnaire_import, questionnaire_set_status
+
+    document = json.loads(
+        (Path(__file__).parents[1] / "questionnaires" / "data" / "every_type.json").read_text()
+    )
+    document["slug"] = "clashes"
+    text = json.dumps(document).replace('"P_COUNTRY"', '"country"').replace('"P_SCORE"', '"BY"')
+    questionnaire = questionnaire_set_status(
+        questionnaire=questionnaire_import(raw=text, actor=researcher), status="open", actor=researcher
+    )
+    invitation = seed_invite(
+        questionnaire=questionnaire, email="a@example.gov", country="CA", actor=researcher
+    )
+    response = response_consent(invitation=invitation, language="en")
+    submitted = {
+        "country": ["FR"],
+        "P_LEVEL": ["SENIOR"],
+        "P_SITE": ["ADMIN"],
+        "P_PEERS": ["3"],
+        "BY": ["1.5"],
+    }
+    assert response_save_domain(response=response, domain_code="PROFILE", submitted=submitted).ok
+    row = read_csv("".join(csv_chunks(questionnaire, ExportOptions(), "en", in_database=False)))[0]
+    assert (row["country"], row["country_q"], row["BY_q"]) == ("CA", "FR", "1.5")
+    path = tmp_path / "clashes.sav"
+    write_sav(questionnaire, ExportOptions(), "en", str(path))
+    frame, _ = pyreadstat.read_sav(str(path))
+    assert (frame["country"][0], frame["country_q"][0], frame["BY_q"][0]) == ("CA", "FR", 1.5)
+
+
+def test_excel_drops_control_characters_that_it_cannot_hold(answered, researcher):
+    questionnaire, _, response = answered
+    Answer = response.answers.model
+    answer = Answer.objects.filter(response=response).first()
+    answer.other_text = "bell\x07 and escape\x1b kept as text"
+    answer.save()
+    export = ExportFile.objects.create(questionnaire=questionnaire, requested_by=researcher, format="xlsx")
+    export_file_build(export.pk)
+    export.refresh_from_db()
+    assert export.status == "ready", export.error

@@ -173,7 +173,13 @@ def test_coding_is_refused_across_questionnaires_and_for_monitors(answered, rese
     theme = Theme.objects.create(questionnaire=other, name="Elsewhere")
     answer = Answer.objects.filter(question__code="D1_Q4").first()
     with pytest.raises(Exception, match="not one of this questionnaire's"):
-        answer_tag(questionnaire=answered, answer_id=answer.pk, theme_id=theme.pk, actor=researcher)
+        answer_tag(
+            questionnaire=answered,
+            question_code="D1_Q4",
+            answer_id=answer.pk,
+            theme_id=theme.pk,
+            actor=researcher,
+        )
     answer_untag(questionnaire=answered, answer_id=answer.pk, theme_id=theme.pk, actor=researcher)
     monitor = UserFactory(username="monitor-r")
     membership_set(questionnaire=answered, user=monitor, role="monitor", actor=None)
@@ -216,3 +222,46 @@ def test_results_pages_use_a_constant_number_of_queries(
         )
     with django_assert_max_num_queries(20):
         assert client.get(f"/dashboard/{answered.slug}/report/").status_code == 200
+
+
+def test_a_domain_theme_counts_each_respondent_once(answered, researcher):
+    response = Response.objects.filter(questionnaire=answered).first()
+    long_text = Answer.objects.create(
+        response=response, question=answered.questions.get(code="D1_Q5"), value="More training"
+    )
+    short_text = Answer.objects.get(response=response, question__code="D1_Q4")
+    for answer in (short_text, long_text):
+        answer_tag(
+            questionnaire=answered,
+            question_code=answer.question.code,
+            answer_id=answer.pk,
+            new_theme="Staff training",
+            actor=researcher,
+        )
+    figures = results(answered, ResultFilters(breakdown="none"), language="en", domain_codes=["D1"])
+    assert [(row.label, row.overall.n) for row in figures.domains[0].themes] == [("Staff training", 1)]
+
+
+def test_answers_of_a_closed_question_cannot_be_tagged(answered, researcher):
+    closed = Answer.objects.filter(question__code="D1_Q3").first()
+    with pytest.raises(Exception, match="not one of this question's"):
+        answer_tag(
+            questionnaire=answered,
+            question_code="D1_Q4",
+            answer_id=closed.pk,
+            new_theme="X",
+            actor=researcher,
+        )
+    assert not ThemeTag.objects.exists()
+
+
+def test_a_matrix_items_percentages_are_of_those_who_rated_it(answered):
+    from respondents.models import Selection
+
+    # One respondent leaves the second row out: its percentages are of the three who rated it.
+    response = Response.objects.filter(questionnaire=answered).first()
+    Selection.objects.filter(response=response, question__code="D1_Q7", item="MIXED").delete()
+    figures = results(answered, ResultFilters(breakdown="none"), language="en", domain_codes=["D1"])
+    _, mixed = question(figures, "D1_Q7").matrix[1]
+    high = next(row for row in mixed if row.code == "HIGH")
+    assert (high.overall.n, high.overall.whole, high.overall.percent) == (3, 3, Decimal("100.0"))
