@@ -46,6 +46,10 @@ class ResultFilters:
     breakdown: str = "region"  # "region", "country", "role" or "none"
 
     def population(self, prefix: str = "") -> Q:
+        """The responses counted; `prefix` leads from the rows counted to their response. Answers and
+        selections exist only for responses that started, so with no filter they need no join."""
+        if prefix and self.responses == "all" and self.wave is None:
+            return Q()
         condition = Q(**{f"{prefix}started_at__isnull": False})
         if self.responses == "complete":
             condition &= Q(**{f"{prefix}submitted_at__isnull": False})
