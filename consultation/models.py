@@ -17,6 +17,11 @@ class AuditEntryQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("The audit log is append-only.")
 
+    def redact_details(self) -> int:
+        """The one change the log allows: the retention purge (respondents/privacy.py) blanks the
+        details that may quote an invitee's address; who did what, and when, stay."""
+        return super().update(detail={"purged": True})
+
 
 class AuditEntry(models.Model):
     class Action(models.TextChoices):
@@ -38,6 +43,7 @@ class AuditEntry(models.Model):
         REMINDERS_SENT = "reminders.sent", "Reminders sent now"
         RESPONSES_EXPORTED = "responses.exported", "Responses exported"
         ANSWERS_CODED = "answers.coded", "Open answers coded"
+        PERSONAL_DATA_PURGED = "personal_data.purged", "Names and emails purged"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

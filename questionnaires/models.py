@@ -84,6 +84,8 @@ class Questionnaire(models.Model):
     )
     mail_hours = models.JSONField(default=default_mail_hours, help_text="[first hour, end hour), local time")
     mail_weekdays = models.JSONField(default=default_mail_weekdays, help_text="0 is Monday")
+    # Set when the names and addresses of every invitee were removed (retention): never undone.
+    personal_data_purged_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change to the definition, so a cached definition is never stale.
     revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -19,6 +19,7 @@ class Action(StrEnum):
     CODE = "code"  # tag open answers with themes
     VIEW_PERSONAL_DATA = "view_personal_data"  # names and emails, on screen and in exports
     MANAGE_MEMBERS = "manage_members"
+    PURGE_PERSONAL_DATA = "purge_personal_data"  # owners only, once the questionnaire is closed
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {

@@ -218,6 +218,10 @@ def questionnaire_set_status(*, questionnaire: Questionnaire, status: str, actor
         return questionnaire
     if status not in ALLOWED_TRANSITIONS.get(previous, set()):
         raise ValidationError(f"A {previous} questionnaire cannot become {status}.")
+    if status == Status.OPEN and questionnaire.personal_data_purged_at is not None:
+        raise ValidationError(
+            "Its invitees' names and addresses were purged, so it cannot reopen: duplicate it as a new draft."
+        )
     if status == Status.OPEN:
         problems = questionnaire_open_problems(questionnaire)
         if problems:

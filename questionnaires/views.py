@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
@@ -130,3 +130,34 @@ def questionnaire_member_remove(request, questionnaire: Questionnaire, membershi
     else:
         messages.success(request, "Member removed.")
     return redirect("questionnaires:members", slug=questionnaire.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@questionnaire_action_required(Action.PURGE_PERSONAL_DATA)
+def questionnaire_purge(request, questionnaire: Questionnaire):
+    """Owners remove every invitee's personal data once the questionnaire is closed: the dry run
+    first, then a confirmation that names the questionnaire."""
+    from respondents.privacy import personal_data_purge, personal_data_report
+
+    refusal = ""
+    if questionnaire.status != Questionnaire.Status.CLOSED:
+        refusal = f"The questionnaire is {questionnaire.status}: close it first."
+    if request.method == "POST" and not refusal:
+        if request.POST.get("confirm", "").strip() != questionnaire.slug:
+            messages.error(
+                request, "Type the questionnaire's address exactly to confirm: nothing was purged."
+            )
+        else:
+            try:
+                personal_data_purge(questionnaire=questionnaire, actor=request.user)
+            except ValidationError as error:
+                refusal = " ".join(error.messages)
+            else:
+                messages.success(request, "The invitees' names and addresses were purged.")
+                return redirect(questionnaire)
+    return render(
+        request,
+        "questionnaires/purge.html",
+        {"questionnaire": questionnaire, "report": personal_data_report(questionnaire), "refusal": refusal},
+        status=409 if refusal and request.method == "POST" else 200,
+    )

@@ -50,6 +50,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "questionnaires:definition": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
     "questionnaires:members": ("GET", row(LOGIN, LOGIN, GONE, 403, 403, 200, 200)),
     "questionnaires:member_remove": ("POST", row(LOGIN, LOGIN, GONE, 403, 403, 302, 302)),
+    # Purging personal data is for owners; the walk's questionnaire is open, so the page says why not.
+    "questionnaires:purge": ("GET", row(LOGIN, LOGIN, GONE, 403, 403, 200, 200)),
     "respondents_staff:invitations": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
     # An upload without a file is refused as malformed by those allowed to upload.
     "respondents_staff:invitations_upload": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),

@@ -1,0 +1,105 @@
+"""Retention: once a consultation is closed, the names, addresses and organisations of everyone it
+invited are removed everywhere they live, for good. The pseudonymous chain (R-0012 recruited
+R-0040), the answers and the counts stay, so dashboards, results and pseudonymous exports still work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from consultation.audit import audit_record
+from consultation.models import AuditEntry
+from questionnaires.models import Questionnaire
+
+from .models import ExportFile, Invitation, OutboxMessage
+
+# Audit entries whose detail may quote an address (a mail server's reply names the mailbox).
+AUDIT_ACTIONS_WITH_ADDRESSES = (AuditEntry.Action.INVITATION_BOUNCED,)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    invitations: int  # with a name, address, organisation, role or mail-server reply
+    messages: int  # outbox rows with a recipient or a body
+    audit_entries: int  # whose detail may quote an address
+    export_files: int  # spreadsheets and .sav files that hold names and addresses
+
+    @property
+    def total(self) -> int:
+        return self.invitations + self.messages + self.audit_entries + self.export_files
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.invitations} invitation(s): names, addresses, organisations, roles, mail-server replies",
+            f"{self.messages} email(s) in the outbox: recipients, subjects, bodies, errors",
+            f"{self.audit_entries} audit-log entr(y/ies): details that may quote an address",
+            f"{self.export_files} export file(s) with names and addresses: deleted",
+        ]
+
+
+def _targets(questionnaire: Questionnaire):
+    invitations = Invitation.objects.filter(questionnaire=questionnaire).filter(
+        ~Q(email="") | ~Q(name="") | ~Q(organisation="") | ~Q(role="") | ~Q(email_failure="")
+    )
+    messages = OutboxMessage.objects.filter(questionnaire=questionnaire).filter(
+        ~Q(to_email="") | ~Q(subject="") | ~Q(body_text="") | ~Q(body_html="") | ~Q(last_error="")
+    )
+    audit = AuditEntry.objects.filter(
+        questionnaire=questionnaire, action__in=AUDIT_ACTIONS_WITH_ADDRESSES
+    ).exclude(detail={"purged": True})
+    files = ExportFile.objects.filter(questionnaire=questionnaire, options__personal_data=True)
+    return invitations, messages, audit, files
+
+
+def personal_data_report(questionnaire: Questionnaire) -> PurgeReport:
+    """What a purge would remove now (the dry run)."""
+    invitations, messages, audit, files = _targets(questionnaire)
+    return PurgeReport(invitations.count(), messages.count(), audit.count(), files.count())
+
+
+@transaction.atomic
+def personal_data_purge(*, questionnaire: Questionnaire, actor) -> PurgeReport:
+    """Remove every invitee's personal data from a closed questionnaire. Cannot be undone; running
+    it again removes whatever has appeared since (nothing, as a closed questionnaire invites no one)."""
+    questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+    if questionnaire.status != Questionnaire.Status.CLOSED:
+        raise ValidationError(
+            f"The questionnaire is {questionnaire.status}: close it first. Personal data is purged only "
+            "when no one is answering or being invited any more."
+        )
+    invitations, messages, audit, files = _targets(questionnaire)
+    report = PurgeReport(invitations.count(), messages.count(), audit.count(), files.count())
+    invitations.update(email="", email_normalised="", name="", organisation="", role="", email_failure="")
+    OutboxMessage.objects.filter(questionnaire=questionnaire, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.CANCELLED
+    )
+    messages.update(to_email="", subject="", body_text="", body_html="", last_error="", headers={})
+    audit.redact_details()
+    doomed = list(files)
+    for export in doomed:
+        name = export.file.name
+        # The rows go with the transaction; the files after it, so a rollback leaves them in place.
+        transaction.on_commit(
+            lambda export=export, name=name: export.file.storage.delete(name) if name else None
+        )
+    files.delete()
+    questionnaire.personal_data_purged_at = timezone.now()
+    questionnaire.save(update_fields=["personal_data_purged_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.PERSONAL_DATA_PURGED,
+        target=questionnaire,
+        questionnaire=questionnaire,
+        detail={
+            "invitations": report.invitations,
+            "messages": report.messages,
+            "audit_entries": report.audit_entries,
+            "export_files": report.export_files,
+        },
+    )
+    return report

@@ -1,0 +1,143 @@
+"""Purging personal data of a closed questionnaire: everywhere it lives, for good, nothing else lost."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from consultation.models import AuditEntry
+from questionnaires.services import membership_set, questionnaire_set_status
+from respondents.exports import ExportOptions, csv_chunks, edge_csv_chunks, export_file_build
+from respondents.models import Answer, ExportFile, Invitation, OutboxMessage
+from respondents.privacy import personal_data_purge
+from respondents.results import ResultFilters, results
+from respondents.services import invitation_mark_bounced, seed_invite
+from respondents.simulation import simulate_consultation
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def closed(open_questionnaire, researcher, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = seed_invite(
+            questionnaire=open_questionnaire, email="chief@example.gov", name="Chief Warden", actor=researcher
+        )
+    simulate_consultation(open_questionnaire, respondents=40, seed=6)
+    invitation_mark_bounced(invitation=invitation, reason="550 <chief@example.gov> unknown", actor=researcher)
+    membership_set(
+        questionnaire=open_questionnaire,
+        user=researcher,
+        role="owner",
+        can_view_personal_data=True,
+        actor=None,
+    )
+    export = ExportFile.objects.create(
+        questionnaire=open_questionnaire,
+        requested_by=researcher,
+        format="xlsx",
+        options=ExportOptions(personal_data=True).as_dict(),
+    )
+    export_file_build(export.pk)
+    return questionnaire_set_status(questionnaire=open_questionnaire, status="closed", actor=researcher)
+
+
+def personal_traces(questionnaire) -> dict[str, int]:
+    return {
+        "addresses": Invitation.objects.filter(questionnaire=questionnaire).exclude(email="").count(),
+        "names": Invitation.objects.filter(questionnaire=questionnaire).exclude(name="").count(),
+        "recipients": OutboxMessage.objects.filter(questionnaire=questionnaire).exclude(to_email="").count(),
+        "bodies": OutboxMessage.objects.filter(questionnaire=questionnaire).exclude(body_text="").count(),
+        "audit": sum(
+            "@example.gov" in str(entry.detail)
+            for entry in AuditEntry.objects.filter(questionnaire=questionnaire)
+        ),
+        "files": ExportFile.objects.filter(questionnaire=questionnaire, options__personal_data=True).count(),
+    }
+
+
+def test_the_dry_run_lists_what_would_go_and_changes_nothing(closed):
+    before = personal_traces(closed)
+    assert (
+        before["addresses"] > 40
+        and before["recipients"] > 0
+        and before["audit"] == 1
+        and before["files"] == 1
+    )
+    out = StringIO()
+    call_command("purge_personal_data", closed.slug, "--dry-run", stdout=out)
+    assert f"{before['addresses']} invitation(s)" in out.getvalue()
+    assert "1 export file(s)" in out.getvalue()
+    assert personal_traces(closed) == before
+
+
+def test_a_purge_removes_names_and_addresses_everywhere_and_keeps_the_rest(
+    closed, researcher, django_capture_on_commit_callbacks
+):
+    answers = Answer.objects.filter(response__questionnaire=closed).count()
+    chain = sorted(
+        Invitation.objects.filter(questionnaire=closed).values_list("number", "nominated_by__number", "wave")
+    )
+    figures = results(closed, ResultFilters(), language="en")
+    file_path = ExportFile.objects.get(questionnaire=closed).file.path
+
+    with django_capture_on_commit_callbacks(execute=True):  # the files go once the purge is committed
+        report = personal_data_purge(questionnaire=closed, actor=researcher)
+
+    assert report.invitations > 40 and report.export_files == 1
+    assert set(personal_traces(closed).values()) == {0}
+    assert not Invitation.objects.filter(questionnaire=closed).exclude(organisation="").exists()
+    assert Answer.objects.filter(response__questionnaire=closed).count() == answers
+    assert (
+        sorted(
+            Invitation.objects.filter(questionnaire=closed).values_list(
+                "number", "nominated_by__number", "wave"
+            )
+        )
+        == chain
+    )
+    assert results(closed, ResultFilters(), language="en").respondents == figures.respondents
+    assert "".join(csv_chunks(closed, ExportOptions(), "en")).count("\n") == figures.respondents + 1
+    assert "".join(edge_csv_chunks(closed, ExportOptions())).count("\n") == figures.respondents + 1
+    assert not Path(file_path).exists()
+    closed.refresh_from_db()
+    assert closed.personal_data_purged_at is not None
+    entry = AuditEntry.objects.get(action="personal_data.purged")
+    assert entry.detail["invitations"] == report.invitations
+    with pytest.raises(ValidationError, match="cannot reopen"):
+        questionnaire_set_status(questionnaire=closed, status="open", actor=researcher)
+    assert personal_data_purge(questionnaire=closed, actor=researcher).total == 0  # again: nothing left
+
+
+def test_an_open_questionnaire_is_not_purged(open_questionnaire, researcher):
+    seed_invite(questionnaire=open_questionnaire, email="x@example.gov", actor=researcher)
+    with pytest.raises(ValidationError, match="close it first"):
+        personal_data_purge(questionnaire=open_questionnaire, actor=researcher)
+    with pytest.raises(CommandError, match="close it first"):
+        call_command("purge_personal_data", open_questionnaire.slug)
+    assert Invitation.objects.filter(email="x@example.gov").exists()
+
+
+def test_owners_purge_from_the_page_after_typing_the_address(closed, researcher, client):
+    client.force_login(researcher)
+    url = f"/q/{closed.slug}/purge/"
+    page = client.get(url).content.decode()
+    assert "invitation(s)" in page and "cannot be undone" in page
+    client.post(url, {"confirm": "wrong"})
+    assert Invitation.objects.filter(questionnaire=closed).exclude(email="").exists()
+    response = client.post(url, {"confirm": closed.slug})
+    assert response.status_code == 302
+    assert not Invitation.objects.filter(questionnaire=closed).exclude(email="").exists()
+
+
+def test_researchers_cannot_purge(closed, client):
+    other = UserFactory(username="analyst")
+    membership_set(questionnaire=closed, user=other, role="researcher", actor=None)
+    client.force_login(other)
+    assert client.post(f"/q/{closed.slug}/purge/", {"confirm": closed.slug}).status_code == 403
+    assert Invitation.objects.filter(questionnaire=closed).exclude(email="").exists()
