@@ -60,12 +60,14 @@ class Progress:
         return len(self.domains) + len(undecided)
 
     def previous_domain(self, domain: DomainDef) -> DomainDef | None:
-        index = self.position_of(domain) - 1
-        return self.domains[index - 1] if index > 0 else None
+        """The visible domain before this one in the questionnaire's order (this one may be hidden)."""
+        page = self.definition.page_number_of
+        earlier = [d for d in self.domains if page[d.code] < page[domain.code]]
+        return earlier[-1] if earlier else None
 
     def following_domain(self, domain: DomainDef) -> DomainDef | None:
-        index = self.position_of(domain)
-        return self.domains[index] if index < len(self.domains) else None
+        page = self.definition.page_number_of
+        return next((d for d in self.domains if page[d.code] > page[domain.code]), None)
 
 
 def response_progress(response: Response, answers: dict[str, Any] | None = None) -> Progress:

@@ -467,6 +467,8 @@ def response_save_domain(
     )
     if not result.ok:
         return result
+    if not evaluate(domain.condition, effective_answers(definition, stored)):
+        return result  # a page the respondent's answers hide (an old tab, a forged post): nothing to save
     _store_answers(
         response=response, definition=definition, domain=domain, stored=stored, answers=result.answers
     )
