@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "csp",
     "django_countries",
     "anymail",
+    "axes",
     "consultation",
     "questionnaires",
     "respondents",
@@ -88,7 +89,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Staff logins: after AXES_FAILURE_LIMIT failures for one account from one address, that account is
+# locked for that address for an hour (an office behind one address is not locked as a whole, and
+# someone guessing one colleague's password does not lock the others). Every lockout is logged.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address as TRUSTED_PROXY_COUNT reads it (consultation/middleware.py), never a forgeable header.
+AXES_CLIENT_IP_CALLABLE = "consultation.middleware.client_address"
 
 ROOT_URLCONF = "consultation.urls"
 WSGI_APPLICATION = "consultation.wsgi.application"

@@ -144,10 +144,14 @@ ADMIN_SUPERUSER_EXCEPTIONS = {
 ADMIN_ANONYMOUS_EXCEPTIONS = {"admin:login": 200}
 
 
-def admin_expected(key: str, actor: str) -> int:
+def admin_expected(key: str, actor: str, url: str = "") -> int:
     if actor == "superuser":
         if key.endswith("/<path:object_id>/"):  # the bare object URL redirects to its change page
             return 302
+        if "/None/" in url:  # a model without rows in the walk: an unknown object goes back to the list
+            return 302
+        if re.fullmatch(r"admin:axes_\w+_add", key):
+            return 403  # login attempts are recorded by django-axes, never added by hand
         if re.fullmatch(r"admin:respondents_\w+_(add|delete)", key):
             return 403  # respondents' data changes only through the platform's pages
         return ADMIN_SUPERUSER_EXCEPTIONS.get(key, 200)
@@ -248,7 +252,7 @@ def test_every_url_gives_each_visitor_the_expected_status(world):
     for key, route in routes:
         url = concrete_url(route, questionnaire, invitation)
         if key.startswith("admin"):
-            method, expected = "GET", {actor: admin_expected(key, actor) for actor in ACTORS}
+            method, expected = "GET", {actor: admin_expected(key, actor, url) for actor in ACTORS}
         else:
             method, expected = EXPECTED[key]
         for actor in ACTORS:

@@ -393,3 +393,27 @@ def test_a_declined_respondent_can_no_longer_save_or_submit(respondent, invitati
     respondent.post("/r/submit/")
     invitation.refresh_from_db()
     assert invitation.status == "declined" and stored(invitation) == before
+
+
+def test_wrong_revoked_and_closed_tokens_take_the_same_path(invitation, open_questionnaire, researcher):
+    """Same status, same page, same number of queries: timing and output tell a guesser nothing."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from respondents.services import seed_invite
+
+    revoked = seed_invite(questionnaire=open_questionnaire, email="gone@example.org", actor=researcher)
+    Invitation.objects.filter(pk=revoked.pk).update(status="revoked")
+    closed_questionnaire = Questionnaire.objects.create(
+        slug="closed-too", languages=["en"], title={"en": "C"}, status="closed"
+    )
+    closed = Invitation.objects.create(questionnaire=closed_questionnaire, number=1, language="en")
+    seen = set()
+    for token in ("w" * len(invitation.token), revoked.token, closed.token):
+        with CaptureQueriesContext(connection) as queries:
+            response = Client(REMOTE_ADDR="198.51.100.9").get(f"/r/{token}/")
+        page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+        seen.add((response.status_code, len(queries.captured_queries), page))
+    assert len(seen) == 1
