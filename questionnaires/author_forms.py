@@ -13,6 +13,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.forms import formset_factory
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.text import slugify
 
 from .authoring import CHOICE_VALUE_LIMIT, ChoiceInput, DomainInput, QuestionInput, SettingsInput
@@ -26,6 +27,11 @@ code_field_validator = RegexValidator(CODE_PATTERN, f"Use {CODE_RULE}.")
 slug_validator = RegexValidator(r"^[a-z0-9]+(-[a-z0-9]+)*$", "Use lower-case letters, digits and hyphens.")
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "de": "German", "nl": "Dutch"}
 CONDITION_ROWS = 4
+# Help texts are HTML in Django's forms: the tag names are escaped to be read, not run.
+RICH_HELP = escape(
+    "Plain text, or a little HTML: <p>, <br>, <em>, <strong>, <ul>, <ol>, <li> and <a href>; "
+    "anything else is removed."
+)
 OP_LABELS = {
     Op.EQUALS: "is",
     Op.NOT_EQUALS: "is not",
@@ -56,6 +62,7 @@ class TextsMixin:
         long: bool = False,
         initial=None,
         first_required=False,
+        rich=False,
     ) -> None:
         initial = initial or {}
         for index, language in enumerate(languages):
@@ -68,6 +75,7 @@ class TextsMixin:
                 initial=initial.get(language, ""),
                 max_length=20_000,
                 strip=True,
+                help_text=RICH_HELP if rich else "",
             )
         self.text_groups = [*getattr(self, "text_groups", []), (name, label, languages)]
 
@@ -391,7 +399,12 @@ class DomainForm(ConditionMixin, TextsMixin, forms.Form):
             "title", "Title", languages, initial=domain.title if domain else None, first_required=True
         )
         self.add_texts(
-            "description", "Description", languages, long=True, initial=domain.description if domain else None
+            "description",
+            "Description",
+            languages,
+            long=True,
+            initial=domain.description if domain else None,
+            rich=True,
         )
         self.add_condition_fields(list(earlier), domain.condition if domain else None, languages[0])
 
@@ -472,7 +485,7 @@ class QuestionForm(ConditionMixin, TextsMixin, forms.Form):
             initial=question.text if question else None,
             first_required=True,
         )
-        self.add_texts("help", "Help", languages, initial=question.help if question else None)
+        self.add_texts("help", "Help", languages, initial=question.help if question else None, rich=True)
         self.add_condition_fields(list(earlier), question.condition if question else None, languages[0])
 
     def clean(self):

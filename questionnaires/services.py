@@ -16,6 +16,7 @@ from django_countries import countries
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
+from consultation.richtext import sanitise_texts
 
 from .definition_format import (
     DefinitionError,
@@ -96,8 +97,8 @@ def questionnaire_create_from_document(
         languages=list(definition.languages),
         title=dict(definition.title),
         organisation=dict(document.organisation),
-        introduction=dict(document.introduction),
-        consent_text=dict(document.consent_text),
+        introduction=sanitise_texts(document.introduction),
+        consent_text=sanitise_texts(document.consent_text),
         consent_version=document.consent_version,
         opens_at=document.opens_at,
         closes_at=document.closes_at,
@@ -117,7 +118,7 @@ def questionnaire_create_from_document(
         ) from None
     questionnaire.save()
     ConsentVersion.objects.create(
-        questionnaire=questionnaire, version=document.consent_version, text=dict(document.consent_text)
+        questionnaire=questionnaire, version=document.consent_version, text=questionnaire.consent_text
     )
 
     domains = Domain.objects.bulk_create(
@@ -126,7 +127,7 @@ def questionnaire_create_from_document(
             code=domain.code,
             position=position,
             title=dict(domain.title),
-            description=dict(domain.description),
+            description=sanitise_texts(domain.description),
             condition=canonical_condition(domain.condition) if domain.condition else None,
         )
         for position, domain in enumerate(definition.domains)
@@ -142,7 +143,7 @@ def questionnaire_create_from_document(
                     position=position,
                     type=question.type.value,
                     text=dict(question.text),
-                    help=dict(question.help),
+                    help=sanitise_texts(question.help),
                     required=question.required,
                     breakdown=question.breakdown.value if question.breakdown else "",
                     condition=canonical_condition(question.condition) if question.condition else None,

@@ -14,6 +14,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from consultation.richtext import render as richtext
+
 from .presenters import QuestionView, country_choices
 
 CHOICE_TYPES = {"single_choice", "likert", "yes_no_dk"}
@@ -42,7 +44,7 @@ def render_question(view: QuestionView) -> SafeString:
         parts.append(f' <span class="required">({escape(required)})</span>')
     parts.append("</legend>")
     if view.help:
-        parts.append(f'<p class="form-text" id="h-{code}">{escape(view.help)}</p>')
+        parts.append(f'<div class="form-text rich-text" id="h-{code}">{richtext(view.help)}</div>')
     if view.error:
         prefix = _("Error:")
         parts.append(
