@@ -2,8 +2,10 @@
 
 import contextvars
 import logging
+import time
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest
 
 _current_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="-")
@@ -51,3 +53,39 @@ class ClientAddressLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.client_address = _current_client_address.get()
         return True
+
+
+# The session key that marks a respondent's session (respondents.views.SESSION_KEY).
+RESPONDENT_SESSION_KEY = "respondent_invitation_id"
+LAST_SEEN_KEY = "_last_seen"
+LAST_SEEN_STEP = 300  # seconds: the session is written at most this often just to say "still here"
+
+
+def _now() -> float:
+    return time.time()
+
+
+class IdleSessionMiddleware:
+    """Sessions end after a spell of inactivity: staff after STAFF_IDLE_MINUTES (a laptop left open
+    in a meeting room), respondents after RESPONDENT_IDLE_MINUTES. A respondent loses nothing: every
+    page saved as they went, and their personal link opens a new session where they left off."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        session = request.session
+        staff = request.user.is_authenticated
+        respondent = RESPONDENT_SESSION_KEY in session
+        if staff or respondent:
+            now = int(_now())
+            last = session.get(LAST_SEEN_KEY)
+            minutes = settings.STAFF_IDLE_MINUTES if staff else settings.RESPONDENT_IDLE_MINUTES
+            if isinstance(last, int) and now - last > minutes * 60:
+                if staff:
+                    logout(request)
+                else:
+                    session.flush()
+            elif not isinstance(last, int) or now - last >= LAST_SEEN_STEP:
+                session[LAST_SEEN_KEY] = now
+        return self.get_response(request)

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "consultation.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -155,6 +156,10 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://consultation"
 # Sessions read from the cache and written through to the database: a respondent's page costs no
 # session query, and a cache restart loses nobody's session.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A session lasts at most a working day, and ends sooner when unused (IdleSessionMiddleware).
+SESSION_COOKIE_AGE = 12 * 3600
+STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", default=60)
+RESPONDENT_IDLE_MINUTES = env.int("RESPONDENT_IDLE_MINUTES", default=120)
 
 # --- Celery ---------------------------------------------------------------------------------
 # No broker configured: tasks run in-process, right after the transaction that queued them.
