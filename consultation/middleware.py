@@ -1,6 +1,7 @@
 """The client's address, derived once per request from the trusted-proxy setting."""
 
 import contextvars
+import ipaddress
 import logging
 import time
 
@@ -29,6 +30,17 @@ def client_address(request: HttpRequest) -> str:
         # Fewer entries than proxies: the request bypassed part of the chain; trust the socket.
         return remote
     return forwarded[-hops]
+
+
+def client_ip_for_axes(request: HttpRequest) -> str | None:
+    """The client address for django-axes, which stores it in an IP-address column: None when the
+    request has no usable address (a test client's login, a misconfigured proxy)."""
+    address = client_address(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address
 
 
 def current_client_address() -> str:
@@ -63,6 +75,16 @@ LAST_SEEN_STEP = 300  # seconds: the session is written at most this often just 
 
 def _now() -> float:
     return time.time()
+
+
+def session_seen(session) -> None:
+    """Mark a session as active now (a login, a personal link opened)."""
+    session[LAST_SEEN_KEY] = int(_now())
+
+
+def session_seen_at_login(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        session_seen(request.session)
 
 
 class IdleSessionMiddleware:

@@ -44,6 +44,7 @@ class AuditEntry(models.Model):
         RESPONSES_EXPORTED = "responses.exported", "Responses exported"
         ANSWERS_CODED = "answers.coded", "Open answers coded"
         PERSONAL_DATA_PURGED = "personal_data.purged", "Names and emails purged"
+        RESPONDENT_ERASED = "respondent.erased", "A respondent's answers and contact details erased"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -107,7 +107,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The address as TRUSTED_PROXY_COUNT reads it (consultation/middleware.py), never a forgeable header.
-AXES_CLIENT_IP_CALLABLE = "consultation.middleware.client_address"
+AXES_CLIENT_IP_CALLABLE = "consultation.middleware.client_ip_for_axes"
 
 ROOT_URLCONF = "consultation.urls"
 WSGI_APPLICATION = "consultation.wsgi.application"

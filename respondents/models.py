@@ -36,6 +36,7 @@ class Invitation(models.Model):
         STARTED = "started", "Started"
         COMPLETED = "completed", "Completed"
         REVOKED = "revoked", "Revoked"
+        ERASED = "erased", "Withdrawn: answers and contact details erased"
 
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="invitations")
     # A stable pseudonym within the questionnaire (R-0012): never the database id.
@@ -70,6 +71,7 @@ class Invitation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
     # When a referral link was taken up; its token is then replaced, so the forwarded link opens nothing.
     claimed_at = models.DateTimeField(null=True, blank=True)
     # The address: refused for good by its mail server (or marked bounced by hand), or opted out.
@@ -101,6 +103,7 @@ class Invitation(models.Model):
                         "started",
                         "completed",
                         "revoked",
+                        "erased",
                     ]
                 ),
             ),
@@ -142,7 +145,7 @@ class Invitation(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status not in (self.Status.REVOKED, self.Status.DECLINED)
+        return self.status not in (self.Status.REVOKED, self.Status.DECLINED, self.Status.ERASED)
 
 
 class Nomination(models.Model):
@@ -213,6 +216,7 @@ class InvitationEvent(models.Model):
         STARTED = "started", "Started"
         COMPLETED = "completed", "Completed"
         REVOKED = "revoked", "Revoked"
+        ERASED = "erased", "Withdrawn: answers and contact details erased"
         CLAIMED = "claimed", "Referral link taken up"
         OPTED_OUT = "opted_out", "Opted out of all email"
 

@@ -183,7 +183,7 @@ def _why_not_send(message: OutboxMessage, now: datetime, opted_out: set[str] | N
     invitation = message.invitation
     if invitation is None:
         return ""
-    if invitation.status in (Invitation.Status.DECLINED, Invitation.Status.REVOKED):
+    if invitation.status in (Invitation.Status.DECLINED, Invitation.Status.REVOKED, Invitation.Status.ERASED):
         return invitation.status
     if invitation.email_failed_at is not None:
         return "the address failed permanently"

@@ -103,3 +103,43 @@ def personal_data_purge(*, questionnaire: Questionnaire, actor) -> PurgeReport:
         },
     )
     return report
+
+
+@transaction.atomic
+def respondent_erase(*, invitation: Invitation, actor) -> Invitation:
+    """Erase one respondent on request: their answers (and the themes coded in them) and their
+    contact details go; the invitation stays as an anonymous node of the chain (R-0012 recruited
+    R-0040), counted as invited but no longer as consented, started or completed. Final."""
+    from .models import InvitationEvent, Response
+    from .services import _locked_invitation
+
+    invitation = _locked_invitation(invitation)
+    if invitation.status == Invitation.Status.ERASED:
+        return invitation
+    Response.objects.filter(invitation=invitation).delete()  # answers, selections and theme tags with it
+    OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.CANCELLED
+    )
+    OutboxMessage.objects.filter(invitation=invitation).update(
+        to_email="", subject="", body_text="", body_html="", last_error="", headers={}
+    )
+    AuditEntry.objects.filter(
+        action__in=AUDIT_ACTIONS_WITH_ADDRESSES,
+        target_type=Invitation._meta.label,
+        target_id=str(invitation.pk),
+    ).redact_details()
+    invitation.email = invitation.email_normalised = invitation.name = ""
+    invitation.organisation = invitation.role = invitation.email_failure = ""
+    invitation.consented_at = invitation.consent_version = invitation.started_at = invitation.completed_at = (
+        None
+    )
+    invitation.status, invitation.erased_at = Invitation.Status.ERASED, timezone.now()
+    invitation.save()
+    InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.ERASED)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.RESPONDENT_ERASED,
+        target=invitation,
+        questionnaire=invitation.questionnaire,
+    )
+    return invitation

@@ -356,6 +356,7 @@ def response_decline(*, invitation: Invitation, token: str | None = None) -> Inv
         Invitation.Status.COMPLETED,
         Invitation.Status.DECLINED,
         Invitation.Status.REVOKED,
+        Invitation.Status.ERASED,
     ):
         return invitation
     _referral_claim(invitation)

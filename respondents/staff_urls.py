@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:number>/address/", staff_views.invitation_address, name="invitation_address"),
     path("<int:number>/revoke/", staff_views.invitation_revoke, name="invitation_revoke"),
     path("<int:number>/bounced/", staff_views.invitation_bounced, name="invitation_bounced"),
+    path("<int:number>/erase/", staff_views.invitation_erase, name="invitation_erase"),
     path("remind/", staff_views.invitations_remind, name="remind"),
     path("reminders/", staff_views.reminder_policy, name="reminders"),
 ]

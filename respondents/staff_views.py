@@ -128,6 +128,7 @@ def invitation_detail_page(
             "events": invitation.events.all(),
             "messages_sent": invitation.outbox.order_by("created_at", "id"),
             "can_invite": Action.INVITE in request.questionnaire_actions,
+            "can_erase": Action.PURGE_PERSONAL_DATA in request.questionnaire_actions,
             "address_form": address_form or AddressForm(),
             "bounce_form": BounceForm(),
             "show_personal": _shows_personal_data(
@@ -215,6 +216,24 @@ def invitation_revoke(request, questionnaire: Questionnaire, number: int):
         number,
         lambda invitation: invitation_revoke_service(invitation=invitation, actor=request.user),
         "{label} is revoked: the link opens nothing and no more email goes out.",
+    )
+
+
+@require_POST
+@questionnaire_action_required(Action.PURGE_PERSONAL_DATA)
+def invitation_erase(request, questionnaire: Questionnaire, number: int):
+    """An owner erases one respondent on their request (the right to erasure)."""
+    from .privacy import respondent_erase
+
+    if request.POST.get("confirm") != "erase":
+        messages.error(request, "Tick the confirmation to erase: nothing was erased.")
+        return redirect("respondents_staff:invitation", slug=questionnaire.slug, number=number)
+    return _action(
+        request,
+        questionnaire,
+        number,
+        lambda invitation: respondent_erase(invitation=invitation, actor=request.user),
+        "{label}'s answers and contact details are erased; the chain keeps an anonymous node.",
     )
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from consultation.middleware import session_seen
 from questionnaires.engine.definition import pick_text
 from questionnaires.engine.routing import visible_questions
 from questionnaires.models import Questionnaire
@@ -69,7 +70,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     invitation = Invitation.objects.select_related("questionnaire").filter(token=token[:64]).first()
     if (
         invitation is None
-        or invitation.status == Invitation.Status.REVOKED
+        or invitation.status in (Invitation.Status.REVOKED, Invitation.Status.ERASED)
         or invitation.questionnaire.status != Questionnaire.Status.OPEN
     ):
         # Only failures are throttled: a valid link always gets in, whoever shares its address.
@@ -88,6 +89,7 @@ def _session_open(request: HttpRequest, invitation: Invitation) -> None:
     # closes every session opened with the old one.
     request.session[SESSION_KEY] = invitation.pk
     request.session[SESSION_TOKEN_KEY] = invitation.token
+    session_seen(request.session)
 
 
 def _session_invitation(invitation_id: int) -> Invitation | None:
@@ -111,7 +113,7 @@ def respondent_view(view):
             request.session[SESSION_TOKEN_KEY] = invitation.token
         if (
             invitation is None
-            or invitation.status == Invitation.Status.REVOKED
+            or invitation.status in (Invitation.Status.REVOKED, Invitation.Status.ERASED)
             or not constant_time_compare(request.session.get(SESSION_TOKEN_KEY, ""), invitation.token)
         ):
             return neutral_page(request)

@@ -62,6 +62,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # A correction without an address is refused as a form error by those allowed to correct.
     "respondents_staff:invitation_address": ("POST", row(LOGIN, LOGIN, GONE, 403, 400, 400, 400)),
     "respondents_staff:invitation_revoke": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
+    # Erasing one respondent is for owners; without the confirmation box it goes back with why.
+    "respondents_staff:invitation_erase": ("POST", row(LOGIN, LOGIN, GONE, 403, 403, 302, 302)),
     "respondents_staff:invitation_bounced": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
     "respondents_staff:remind": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
     "respondents_staff:reminders": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),

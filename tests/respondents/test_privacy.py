@@ -141,3 +141,78 @@ def test_researchers_cannot_purge(closed, client):
     client.force_login(other)
     assert client.post(f"/q/{closed.slug}/purge/", {"confirm": closed.slug}).status_code == 403
     assert Invitation.objects.filter(questionnaire=closed).exclude(email="").exists()
+
+
+@pytest.fixture
+def answered_respondent(open_questionnaire, researcher, django_capture_on_commit_callbacks):
+    from respondents.coding import answer_tag
+    from respondents.services import response_consent, response_save_domain, response_submit
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = seed_invite(
+            questionnaire=open_questionnaire,
+            email="erase.me@example.gov",
+            name="Erin",
+            country="FR",
+            actor=researcher,
+        )
+    response = response_consent(invitation=invitation, language="en")
+    profile = {"P_COUNTRY": ["FR"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["3"]}
+    assert response_save_domain(response=response, domain_code="PROFILE", submitted=profile).ok
+    d1 = {"D1_Q1": ["DISPERSAL"], "D1_Q3": ["YES"], "D1_Q4": ["My own words"], "D1_Q7.ISOLATION": ["LOW"],
+          "D1_Q7.MIXED": ["HIGH"]}  # fmt: skip
+    assert response_save_domain(response=response, domain_code="D1", submitted=d1).ok
+    response_submit(response=response)
+    answer = Answer.objects.get(response=response, question__code="D1_Q4")
+    answer_tag(
+        questionnaire=open_questionnaire,
+        question_code="D1_Q4",
+        answer_id=answer.pk,
+        new_theme="T",
+        actor=None,
+    )
+    return invitation
+
+
+def test_erasing_one_respondent_removes_answers_and_contact_details_and_keeps_the_node(
+    answered_respondent, open_questionnaire, researcher
+):
+    from django.test import Client
+
+    from respondents.dashboard import dashboard
+    from respondents.privacy import respondent_erase
+    from respondents.recruitment import Peer, nominations_create
+
+    invitation = answered_respondent
+    nominations_create(nominator=invitation, peers=[Peer(email="peer@example.gov", language="en")])
+    nominee = Invitation.objects.get(nominated_by=invitation)
+    before = results(open_questionnaire, ResultFilters(), language="en").respondents
+
+    respondent_erase(invitation=invitation, actor=researcher)
+
+    invitation.refresh_from_db()
+    assert (invitation.email, invitation.name, invitation.status) == ("", "", "erased")
+    assert invitation.started_at is None and invitation.completed_at is None
+    assert not Answer.objects.filter(response__invitation=invitation).exists()
+    assert not OutboxMessage.objects.filter(invitation=invitation).exclude(to_email="").exists()
+    assert results(open_questionnaire, ResultFilters(), language="en").respondents == before - 1
+    nominee.refresh_from_db()
+    assert nominee.nominated_by_id == invitation.pk  # the chain keeps the anonymous node
+    assert AuditEntry.objects.filter(action="respondent.erased", target_id=str(invitation.pk)).exists()
+    assert dashboard(open_questionnaire).total.completed == 0
+    assert Client().get(f"/r/{invitation.token}/").status_code == 404  # the link opens nothing
+
+
+def test_only_owners_erase_and_only_when_confirmed(
+    answered_respondent, open_questionnaire, researcher, client
+):
+    url = f"/q/{open_questionnaire.slug}/invitations/{answered_respondent.number}/erase/"
+    other = UserFactory(username="analyst2")
+    membership_set(questionnaire=open_questionnaire, user=other, role="researcher", actor=None)
+    client.force_login(other)
+    assert client.post(url, {"confirm": "erase"}).status_code == 403
+    client.force_login(researcher)
+    client.post(url, {})
+    assert Answer.objects.filter(response__invitation=answered_respondent).exists()
+    assert client.post(url, {"confirm": "erase"}).status_code == 302
+    assert not Answer.objects.filter(response__invitation=answered_respondent).exists()
