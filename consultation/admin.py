@@ -23,3 +23,27 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_select_related = ("questionnaire",)
     search_fields = ("actor_label", "target_label")
     date_hierarchy = "created_at"
+
+
+# Authenticator devices: administrators may see who has one and remove a lost one (the owner then
+# sets up a new one at the next login), never read a secret key or its QR code. django-otp's own
+# admin shows both, so it is replaced.
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__username",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -45,6 +45,7 @@ class AuditEntry(models.Model):
         ANSWERS_CODED = "answers.coded", "Open answers coded"
         PERSONAL_DATA_PURGED = "personal_data.purged", "Names and emails purged"
         RESPONDENT_ERASED = "respondent.erased", "A respondent's answers and contact details erased"
+        TWO_FACTOR_SET_UP = "two_factor.set_up", "Two-factor authentication set up"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

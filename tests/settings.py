@@ -37,3 +37,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # as they do in `make run`, where an in-memory shared-cache database would fail them at once.
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+
+# Two-factor authentication is on in production (OTP_REQUIRED follows DEBUG); the suite logs staff in
+# with force_login, so it is off here and tests/consultation/test_two_factor.py turns it on.
+OTP_REQUIRED = False

@@ -45,6 +45,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "health": ("GET", EVERYONE_200),
     "login": ("GET", EVERYONE_200),
     "logout": ("POST", row(302, 302, 302, 302, 302, 302, 302)),
+    # Setting up or giving a second factor: for any staff account, after the password.
+    "two_factor": ("GET", row(LOGIN, LOGIN, 200, 200, 200, 200, 200)),
     "questionnaires:detail": ("GET", row(LOGIN, LOGIN, GONE, 200, 200, 200, 200)),
     "questionnaires:status": ("POST", row(LOGIN, LOGIN, GONE, 403, 302, 302, 302)),
     "questionnaires:definition": ("GET", row(LOGIN, LOGIN, GONE, 403, 200, 200, 200)),
@@ -154,6 +156,8 @@ def admin_expected(key: str, actor: str, url: str = "") -> int:
             return 302
         if re.fullmatch(r"admin:axes_\w+_add", key):
             return 403  # login attempts are recorded by django-axes, never added by hand
+        if key == "admin:otp_totp_totpdevice_add":
+            return 403  # an authenticator is set up by its owner, never by an administrator
         if re.fullmatch(r"admin:respondents_\w+_(add|delete)", key):
             return 403  # respondents' data changes only through the platform's pages
         return ADMIN_SUPERUSER_EXCEPTIONS.get(key, 200)

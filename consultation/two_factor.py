@@ -1,0 +1,142 @@
+"""Two-factor authentication (TOTP, django-otp) for staff who can reach personal data or answers in
+bulk: anyone who may export responses or see names and emails must confirm a code from an
+authenticator app after the password; others may set it up too. Required when OTP_REQUIRED is on
+(the default whenever DEBUG is off; the embedded demo runs without it)."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urlencode
+
+import segno
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from questionnaires.models import Membership
+
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/r/", "/healthz", "/anymail/")
+
+
+def needs_two_factor(user) -> bool:
+    """Superusers, and members who may export answers or see names on any questionnaire."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_needs_two_factor", None)
+    if cached is None:
+        cached = user._needs_two_factor = (
+            Membership.objects.filter(user=user)
+            .filter(role__in=[Membership.Role.OWNER, Membership.Role.RESEARCHER])
+            .exists()
+            or Membership.objects.filter(user=user, can_view_personal_data=True).exists()
+        )
+    return cached
+
+
+def confirmed_device(user) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def setup_device(user) -> TOTPDevice:
+    """The device being set up: one unconfirmed authenticator per account, kept until confirmed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def secret_of(device: TOTPDevice) -> str:
+    """The key as authenticator apps take it when typed (base32, in groups of four)."""
+    text = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def qr_data_uri(device: TOTPDevice) -> str:
+    """The otpauth:// link as a QR code image (an SVG data URI: allowed by the page policy)."""
+    return segno.make(device.config_url, error="m").svg_data_uri(scale=4)
+
+
+def safe_next(request: HttpRequest, fallback: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or fallback
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+class TwoFactorMiddleware:
+    """Sends staff who need a second factor, and have not given one in this session, to give it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            settings.OTP_REQUIRED
+            and user is not None
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and needs_two_factor(user)
+        ):
+            return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+# --- The page -------------------------------------------------------------------------------------
+
+
+def two_factor_view(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app (first time) or give its current code (each login)."""
+    from django import forms
+    from django.contrib import messages
+    from django.contrib.auth.views import redirect_to_login
+    from django.shortcuts import render
+    from django_otp import login as otp_login
+
+    from consultation.audit import audit_record
+    from consultation.models import AuditEntry
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+
+    class CodeForm(forms.Form):
+        code = forms.CharField(
+            label="Six-digit code from your authenticator app",
+            max_length=8,
+            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        )
+
+    device = confirmed_device(request.user)
+    setting_up = device is None
+    if setting_up:
+        device = setup_device(request.user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"].replace(" ", "")
+        allowed, _ = device.verify_is_allowed()
+        if not allowed:
+            form.add_error("code", "Too many wrong codes: wait a little, then try again.")
+        elif code.isascii() and code.isdecimal() and device.verify_token(code):
+            if setting_up:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                audit_record(
+                    actor=request.user, action=AuditEntry.Action.TWO_FACTOR_SET_UP, target=request.user
+                )
+                messages.success(request, "Two-factor authentication is set up for your account.")
+            otp_login(request, device)
+            return redirect(safe_next(request))
+        else:
+            form.add_error("code", "This code is not right: check the app's current code and try again.")
+    context = {"form": form, "setting_up": setting_up, "next": safe_next(request)}
+    if setting_up:
+        context.update(secret=secret_of(device), qr=qr_data_uri(device))
+    return render(request, "registration/two_factor.html", context, status=400 if form.errors else 200)
