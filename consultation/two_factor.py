@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -22,7 +23,8 @@ EXEMPT_PREFIXES = ("/accounts/", "/static/", "/r/", "/healthz", "/anymail/")
 
 
 def needs_two_factor(user) -> bool:
-    """Superusers, and members who may export answers or see names on any questionnaire."""
+    """Superusers, members who may export answers or see names on any questionnaire, and anyone
+    who chose to set up an authenticator (optional for the others, then asked for like theirs)."""
     if not user.is_authenticated:
         return False
     if user.is_superuser:
@@ -31,9 +33,12 @@ def needs_two_factor(user) -> bool:
     if cached is None:
         cached = user._needs_two_factor = (
             Membership.objects.filter(user=user)
-            .filter(role__in=[Membership.Role.OWNER, Membership.Role.RESEARCHER])
+            .filter(
+                Q(role__in=[Membership.Role.OWNER, Membership.Role.RESEARCHER])
+                | Q(can_view_personal_data=True)
+            )
             .exists()
-            or Membership.objects.filter(user=user, can_view_personal_data=True).exists()
+            or TOTPDevice.objects.filter(user=user, confirmed=True).exists()
         )
     return cached
 
