@@ -47,3 +47,9 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        # A filter on the key in the list's query string would let the key be guessed letter by letter.
+        if lookup.split("__")[0] in ("key", "bin_key"):
+            return False
+        return super().lookup_allowed(lookup, value, request)

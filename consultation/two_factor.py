@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from questionnaires.models import Membership
@@ -27,7 +28,7 @@ def needs_two_factor(user) -> bool:
     who chose to set up an authenticator (optional for the others, then asked for like theirs)."""
     if not user.is_authenticated:
         return False
-    if user.is_superuser:
+    if user.is_superuser or user.is_staff:  # the admin can show names to staff with view rights
         return True
     cached = getattr(user, "_needs_two_factor", None)
     if cached is None:
@@ -47,10 +48,35 @@ def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
-def setup_device(user) -> TOTPDevice:
-    """The device being set up: one unconfirmed authenticator per account, kept until confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+SETUP_KEY = "two_factor_setup_key"
+SETUP_TRIES = "two_factor_setup_tries"
+SETUP_TRIES_LIMIT = 10
+
+
+def setup_device(request: HttpRequest) -> TOTPDevice:
+    """The authenticator being set up, not saved yet: its key lives in this session only, so someone
+    who learned the password and opened the setup page never sees the key the owner will confirm."""
+    from django_otp.util import random_hex
+
+    key = request.session.get(SETUP_KEY)
+    if not key:
+        key = request.session[SETUP_KEY] = random_hex(20)
+    return TOTPDevice(user=request.user, name="Authenticator app", key=key, confirmed=False)
+
+
+def setup_code_is_right(request: HttpRequest, device: TOTPDevice, code: str) -> bool:
+    """Check a code against the unsaved device; after too many wrong ones, a new key is drawn."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if totp.verify(int(code), tolerance=device.tolerance):
+        return True
+    tries = request.session.get(SETUP_TRIES, 0) + 1
+    request.session[SETUP_TRIES] = tries
+    if tries >= SETUP_TRIES_LIMIT:
+        request.session.pop(SETUP_KEY, None)
+        request.session[SETUP_TRIES] = 0
+    return False
 
 
 def secret_of(device: TOTPDevice) -> str:
@@ -96,6 +122,7 @@ class TwoFactorMiddleware:
 # --- The page -------------------------------------------------------------------------------------
 
 
+@never_cache  # the setup page shows a secret key
 def two_factor_view(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app (first time) or give its current code (each login)."""
     from django import forms
@@ -122,21 +149,26 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
     device = confirmed_device(request.user)
     setting_up = device is None
     if setting_up:
-        device = setup_device(request.user)
+        device = setup_device(request)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"].replace(" ", "")
-        allowed, _ = device.verify_is_allowed()
-        if not allowed:
-            form.add_error("code", "Too many wrong codes: wait a little, then try again.")
-        elif code.isascii() and code.isdecimal() and device.verify_token(code):
-            if setting_up:
+        well_formed = code.isascii() and code.isdecimal() and len(code) in (6, 8)
+        if setting_up:
+            if well_formed and setup_code_is_right(request, device, code):
                 device.confirmed = True
-                device.save(update_fields=["confirmed"])
+                device.save()
+                request.session.pop(SETUP_KEY, None)
                 audit_record(
                     actor=request.user, action=AuditEntry.Action.TWO_FACTOR_SET_UP, target=request.user
                 )
                 messages.success(request, "Two-factor authentication is set up for your account.")
+                otp_login(request, device)
+                return redirect(safe_next(request))
+            form.add_error("code", "This code is not right: check the app's current code and try again.")
+        elif not device.verify_is_allowed()[0]:
+            form.add_error("code", "Too many wrong codes: wait a little, then try again.")
+        elif well_formed and device.verify_token(code):
             otp_login(request, device)
             return redirect(safe_next(request))
         else:

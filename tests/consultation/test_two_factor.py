@@ -3,6 +3,7 @@ authenticator app after their password; others are not asked; a wrong code lets 
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -49,15 +50,16 @@ def test_a_researcher_sets_up_an_authenticator_then_gets_in(researcher_account, 
     assert response.status_code == 302 and response["Location"].startswith("/accounts/two-factor/?next=")
     page = client.get(response["Location"]).content.decode()
     assert 'id="secret"' in page and "data:image/svg+xml" in page
-    device = TOTPDevice.objects.get(user=researcher_account, confirmed=False)
-    assert re.sub(r"\s", "", re.search(r'id="secret">([^<]+)<', page).group(1))  # typed key shown
+    assert not TOTPDevice.objects.filter(user=researcher_account).exists()  # nothing stored until confirmed
+    typed = re.sub(r"\s", "", re.search(r'id="secret">([^<]+)<', page).group(1))
+    device = TOTPDevice(user=researcher_account, key=base64.b32decode(typed + "=" * (-len(typed) % 8)).hex())
     assert client.post("/accounts/two-factor/", {"code": "000000", "next": "/author/"}).status_code == 400
     assert client.get("/author/").status_code == 302  # still not in
     response = client.post("/accounts/two-factor/", {"code": code_for(device), "next": "/author/"})
     assert response.status_code == 302 and response["Location"] == "/author/"
     assert client.get("/author/").status_code == 200
-    device.refresh_from_db()
-    assert device.confirmed
+    device = TOTPDevice.objects.get(user=researcher_account)
+    assert device.confirmed and device.key == base64.b32decode(typed + "=" * (-len(typed) % 8)).hex()
     assert AuditEntry.objects.filter(action="two_factor.set_up", actor=researcher_account).exists()
 
 
@@ -98,3 +100,19 @@ def test_wrong_codes_slow_down_further_tries(researcher_account):
     response = client.post("/accounts/two-factor/", {"code": code_for(device), "next": "/"})
     assert response.status_code == 400 and "Too many wrong codes" in response.content.decode()
     assert client.get("/author/").status_code == 302
+
+
+def test_someone_with_only_the_password_never_sees_the_key_the_owner_confirms(researcher_account):
+    intruder = logged_in(researcher_account.username)
+    seen = re.search(r'id="secret">([^<]+)<', intruder.get("/accounts/two-factor/").content.decode()).group(1)
+    owner = logged_in(researcher_account.username)
+    shown = re.search(r'id="secret">([^<]+)<', owner.get("/accounts/two-factor/").content.decode()).group(1)
+    assert shown != seen
+    page = owner.get("/accounts/two-factor/")
+    assert "no-store" in page["Cache-Control"] or "no-cache" in page["Cache-Control"]
+
+
+def test_staff_accounts_need_the_second_factor_too():
+    staff = UserFactory(username="two-factor-staff", is_staff=True)
+    response = logged_in(staff.username).get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/two-factor/")
