@@ -71,6 +71,9 @@ class ClientAddressLogFilter(logging.Filter):
 RESPONDENT_SESSION_KEY = "respondent_invitation_id"
 LAST_SEEN_KEY = "_last_seen"
 LAST_SEEN_STEP = 300  # seconds: the session is written at most this often just to say "still here"
+STARTED_KEY = "_started"
+# Requests a page makes on its own (the dashboard's refresh) are not someone at the keyboard.
+BACKGROUND_SUFFIXES = ("/data.json",)
 
 
 def _now() -> float:
@@ -78,8 +81,10 @@ def _now() -> float:
 
 
 def session_seen(session) -> None:
-    """Mark a session as active now (a login, a personal link opened)."""
-    session[LAST_SEEN_KEY] = int(_now())
+    """Mark a session as active now (a login, a personal link opened); its 12 hours start here."""
+    now = int(_now())
+    session[LAST_SEEN_KEY] = now
+    session[STARTED_KEY] = now
 
 
 def session_seen_at_login(sender, request, user, **kwargs) -> None:
@@ -89,8 +94,12 @@ def session_seen_at_login(sender, request, user, **kwargs) -> None:
 
 class IdleSessionMiddleware:
     """Sessions end after a spell of inactivity: staff after STAFF_IDLE_MINUTES (a laptop left open
-    in a meeting room), respondents after RESPONDENT_IDLE_MINUTES. A respondent loses nothing: every
-    page saved as they went, and their personal link opens a new session where they left off."""
+    in a meeting room), respondents after RESPONDENT_IDLE_MINUTES, and any session SESSION_MAX_HOURS
+    after it began. A page's own refreshes do not count as activity.
+
+    A respondent loses nothing: every page was saved as they went, and a page they submit after the
+    limit is still saved (the session ends at their next GET); their personal link then opens a new
+    session where they left off."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -101,13 +110,18 @@ class IdleSessionMiddleware:
         respondent = RESPONDENT_SESSION_KEY in session
         if staff or respondent:
             now = int(_now())
-            last = session.get(LAST_SEEN_KEY)
+            last, started = session.get(LAST_SEEN_KEY), session.get(STARTED_KEY)
             minutes = settings.STAFF_IDLE_MINUTES if staff else settings.RESPONDENT_IDLE_MINUTES
-            if isinstance(last, int) and now - last > minutes * 60:
+            idle = isinstance(last, int) and now - last > minutes * 60
+            too_old = isinstance(started, int) and now - started > settings.SESSION_MAX_HOURS * 3600
+            if (idle or too_old) and (staff or request.method in ("GET", "HEAD")):
                 if staff:
                     logout(request)
                 else:
                     session.flush()
-            elif not isinstance(last, int) or now - last >= LAST_SEEN_STEP:
-                session[LAST_SEEN_KEY] = now
+            elif not request.path.endswith(BACKGROUND_SUFFIXES):
+                if not isinstance(started, int):
+                    session[STARTED_KEY] = now
+                if not isinstance(last, int) or now - last >= LAST_SEEN_STEP:
+                    session[LAST_SEEN_KEY] = now
         return self.get_response(request)

@@ -166,7 +166,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://consultation"
 # session query, and a cache restart loses nobody's session.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # A session lasts at most a working day, and ends sooner when unused (IdleSessionMiddleware).
-SESSION_COOKIE_AGE = 12 * 3600
+SESSION_MAX_HOURS = 12  # from login, or from opening the personal link, however active
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", default=60)
 RESPONDENT_IDLE_MINUTES = env.int("RESPONDENT_IDLE_MINUTES", default=120)
 

@@ -31,7 +31,6 @@ from django.db.models import Max
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
-from consultation.richtext import RICH_FIELDS, sanitise, sanitise_texts
 
 from .definition_format import QuestionnaireDocument, canonical_condition, document_to_json, parse_document
 from .engine.checks import Problem, condition_shape_problems, definition_problems
@@ -286,11 +285,11 @@ def _audit(questionnaire: Questionnaire, actor, target, detail: dict[str, Any]) 
     )
 
 
-def _texts_only(texts: Mapping[str, str], languages: Iterable[str], *, rich: bool = False) -> dict[str, str]:
+def _texts_only(texts: Mapping[str, str], languages: Iterable[str]) -> dict[str, str]:
     """Keep the questionnaire's languages, drop empty texts: an empty translation is a missing one.
-    Rich texts (introduction, consent, descriptions, help) keep only the formatting subset."""
-    kept = {language: texts[language] for language in languages if (texts.get(language) or "").strip()}
-    return sanitise_texts(kept) if rich else kept
+    Rich texts (introduction, consent, descriptions, help) are kept as written: they are sanitised
+    whenever shown (consultation/richtext.py)."""
+    return {language: texts[language] for language in languages if (texts.get(language) or "").strip()}
 
 
 # --- Questionnaires --------------------------------------------------------------------------
@@ -367,13 +366,13 @@ def questionnaire_update_settings(
     questionnaire.languages = languages
     questionnaire.title = _texts_only(changes.title, languages)
     questionnaire.organisation = _texts_only(changes.organisation, languages)
-    questionnaire.introduction = _texts_only(changes.introduction, languages, rich=True)
+    questionnaire.introduction = _texts_only(changes.introduction, languages)
     questionnaire.opens_at, questionnaire.closes_at = changes.opens_at, changes.closes_at
     questionnaire.time_zone = changes.time_zone
     questionnaire.nomination_quota = changes.nomination_quota
     questionnaire.full_clean(exclude=["consent_text", "consent_version", "slug"])
     questionnaire.save()
-    consent = _texts_only(changes.consent_text, languages, rich=True)
+    consent = _texts_only(changes.consent_text, languages)
     if consent != questionnaire.consent_text:
         questionnaire = questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
     after = {name: getattr(questionnaire, name) for name in asdict(changes)}
@@ -415,7 +414,7 @@ def domain_save(
         raise ValidationError({"code": f"Another domain of this questionnaire has the code {data.code}."})
     domain.code = data.code
     domain.title = _texts_only(data.title, questionnaire.languages)
-    domain.description = _texts_only(data.description, questionnaire.languages, rich=True)
+    domain.description = _texts_only(data.description, questionnaire.languages)
     domain.condition = canonical_condition(data.condition) if data.condition else None
     domain.full_clean(exclude=["questionnaire"])
     domain.save()
@@ -568,7 +567,7 @@ def question_save(
     question.code = data.code
     question.type = data.type
     question.text = _texts_only(data.text, languages)
-    question.help = _texts_only(data.help, languages, rich=True)
+    question.help = _texts_only(data.help, languages)
     question.required = data.required
     question.breakdown = data.breakdown
     question.condition = canonical_condition(data.condition) if data.condition else None
@@ -801,8 +800,6 @@ def translations_save(
         row = rows[(cell.model, cell.pk)]
         current = (getattr(row, cell.field) or {}).get(cell.language, "")
         text = text.replace("\r\n", "\n").strip()
-        if (cell.model, cell.field) in RICH_FIELDS:
-            text = sanitise(text)
         if text == current:
             continue
         if text_fingerprint(current) != shown:

@@ -16,7 +16,6 @@ from django_countries import countries
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
-from consultation.richtext import sanitise_texts
 
 from .definition_format import (
     DefinitionError,
@@ -97,8 +96,8 @@ def questionnaire_create_from_document(
         languages=list(definition.languages),
         title=dict(definition.title),
         organisation=dict(document.organisation),
-        introduction=sanitise_texts(document.introduction),
-        consent_text=sanitise_texts(document.consent_text),
+        introduction=dict(document.introduction),
+        consent_text=dict(document.consent_text),
         consent_version=document.consent_version,
         opens_at=document.opens_at,
         closes_at=document.closes_at,
@@ -127,7 +126,7 @@ def questionnaire_create_from_document(
             code=domain.code,
             position=position,
             title=dict(domain.title),
-            description=sanitise_texts(domain.description),
+            description=dict(domain.description),
             condition=canonical_condition(domain.condition) if domain.condition else None,
         )
         for position, domain in enumerate(definition.domains)
@@ -143,7 +142,7 @@ def questionnaire_create_from_document(
                     position=position,
                     type=question.type.value,
                     text=dict(question.text),
-                    help=sanitise_texts(question.help),
+                    help=dict(question.help),
                     required=question.required,
                     breakdown=question.breakdown.value if question.breakdown else "",
                     condition=canonical_condition(question.condition) if question.condition else None,

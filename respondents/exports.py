@@ -626,5 +626,18 @@ def export_file_build(export_id: int) -> None:
             status=ExportFile.Status.FAILED, error=str(error)[:300], finished_at=timezone.now()
         )
         return
-    export.status, export.rows, export.finished_at = ExportFile.Status.READY, rows, timezone.now()
-    export.save(update_fields=["file", "status", "rows", "finished_at"])
+    # A purge or an erasure may have removed the request meanwhile: then the file goes too.
+    from django.db import transaction
+
+    with transaction.atomic():
+        still = ExportFile.objects.select_for_update().filter(pk=export.pk, status=ExportFile.Status.PENDING)
+        purged = questionnaire.__class__.objects.filter(
+            pk=questionnaire.pk, personal_data_purged_at__isnull=False
+        ).exists()
+        if not still.exists() or (purged and options.personal_data):
+            export.file.storage.delete(export.file.name)
+            still.delete()
+            return
+        still.update(
+            file=export.file.name, status=ExportFile.Status.READY, rows=rows, finished_at=timezone.now()
+        )

@@ -117,6 +117,18 @@ def respondent_erase(*, invitation: Invitation, actor) -> Invitation:
     if invitation.status == Invitation.Status.ERASED:
         return invitation
     Response.objects.filter(invitation=invitation).delete()  # answers, selections and theme tags with it
+    # Their nominees' invitations may name them: no longer, and stored copies of those emails go
+    # (one still waiting is written again without the name when it is sent).
+    nominees = Invitation.objects.filter(nominated_by=invitation)
+    nominees.update(nominator_may_be_named=False)
+    OutboxMessage.objects.filter(invitation__in=nominees).update(subject="", body_text="", body_html="")
+    # Export files made before may hold their answers or name: they go (after commit); export again.
+    for export in ExportFile.objects.filter(questionnaire=invitation.questionnaire):
+        name = export.file.name
+        transaction.on_commit(
+            lambda export=export, name=name: export.file.storage.delete(name) if name else None
+        )
+    ExportFile.objects.filter(questionnaire=invitation.questionnaire).delete()
     OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
         status=OutboxMessage.Status.CANCELLED
     )

@@ -93,9 +93,16 @@ def country_code_from_input(raw: str) -> str | None:
     return by_name or None
 
 
+def _refuse_if_closed(questionnaire: Questionnaire) -> None:
+    """A closed questionnaire, and above all one whose personal data was purged, invites no one."""
+    if questionnaire.status == Questionnaire.Status.CLOSED or questionnaire.personal_data_purged_at:
+        raise InvitationError("The questionnaire is closed: no one can be invited to it any more.")
+
+
 def _checked_seed(
     questionnaire: Questionnaire, email: str, country: str, language: str
 ) -> tuple[str, str, str]:
+    _refuse_if_closed(questionnaire)
     email = email.strip()
     try:
         validate_email(email)
@@ -229,6 +236,7 @@ def seeds_import_csv(*, questionnaire: Questionnaire, text: str, actor) -> list[
     """Invite every row of a CSV as a seed, or none if any row is bad."""
     # Locked before the rows are checked, so no nominator can invite one of the addresses meanwhile.
     questionnaire_lock(questionnaire)
+    _refuse_if_closed(Questionnaire.objects.get(pk=questionnaire.pk))
     rows = parse_seed_csv(questionnaire=questionnaire, text=text)
     numbers = invitation_numbers_reserve(questionnaire, len(rows))
     invitations = [

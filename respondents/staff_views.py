@@ -168,6 +168,9 @@ def _invitation_of(questionnaire: Questionnaire, number: int) -> Invitation:
 
 def _action(request, questionnaire: Questionnaire, number: int, act, done: str):
     invitation = _invitation_of(questionnaire, number)
+    if invitation.status == Invitation.Status.ERASED:
+        messages.error(request, f"{invitation.label} was erased: nothing more can be done with it.")
+        return invitation_detail_page(request, questionnaire, invitation, status=409)
     try:
         act(invitation)
     except InvitationError as error:

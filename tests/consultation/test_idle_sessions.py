@@ -51,3 +51,37 @@ def test_an_idle_respondent_comes_back_with_the_link_and_nothing_lost(clock, ope
     assert resumed.status_code == 302 and resumed["Location"] == "/r/page/2/"
     page = client.get("/r/page/1/").content.decode()
     assert re.search(r'name="P_LEVEL"[^>]*value="SENIOR" checked', page)
+
+
+def test_a_session_ends_twelve_hours_after_login_however_active(clock):
+    client = Client()
+    client.force_login(UserFactory(username="busy"))
+    for _ in range(24):  # every half hour for twelve hours
+        clock[0] += 30 * 60
+        assert client.get("/").status_code == 200
+    clock[0] += 31 * 60
+    assert client.get("/").status_code == 302
+
+
+def test_the_dashboards_own_refresh_is_not_activity(clock, open_questionnaire, researcher):
+    client = Client()
+    client.force_login(researcher)
+    for _ in range(13):  # an open dashboard tab refreshing every five minutes for an hour
+        clock[0] += 5 * 60
+        client.get(f"/dashboard/{open_questionnaire.slug}/data.json")
+    assert client.get("/").status_code == 302
+
+
+def test_a_page_posted_after_the_idle_limit_is_still_saved(clock, open_questionnaire, researcher):
+    invitation = seed_invite(questionnaire=open_questionnaire, email="late@example.gov", actor=researcher)
+    response_consent(invitation=invitation, language="en")
+    client = Client()
+    client.get(f"/r/{invitation.token}/")
+    clock[0] += 3 * 3600  # the page stayed open over lunch
+    posted = client.post(
+        "/r/page/1/", {"P_COUNTRY": ["CA"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["3"]}
+    )
+    assert posted.status_code == 302
+    from respondents.selectors import response_answers
+
+    assert response_answers(invitation.response)["P_LEVEL"] == "SENIOR"

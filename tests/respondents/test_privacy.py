@@ -216,3 +216,85 @@ def test_only_owners_erase_and_only_when_confirmed(
     assert Answer.objects.filter(response__invitation=answered_respondent).exists()
     assert client.post(url, {"confirm": "erase"}).status_code == 302
     assert not Answer.objects.filter(response__invitation=answered_respondent).exists()
+
+
+def test_an_erasure_reaches_nominees_emails_export_files_and_stops_staff_actions(
+    answered_respondent, open_questionnaire, researcher, client, django_capture_on_commit_callbacks
+):
+    from respondents.privacy import respondent_erase
+    from respondents.recruitment import Peer, nominations_create
+
+    invitation = answered_respondent
+    with django_capture_on_commit_callbacks(execute=True):
+        nominations_create(
+            nominator=invitation,
+            peers=[Peer(email="peer2@example.gov", language="en", may_name_nominator=True)],
+        )
+    nominee = Invitation.objects.get(nominated_by=invitation)
+    assert any(
+        "Erin" in body
+        for body in OutboxMessage.objects.filter(invitation=nominee).values_list("body_text", flat=True)
+    )
+    export = ExportFile.objects.create(
+        questionnaire=open_questionnaire, requested_by=researcher, format="xlsx"
+    )
+    export_file_build(export.pk)
+    path = Path(ExportFile.objects.get(pk=export.pk).file.path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        respondent_erase(invitation=invitation, actor=researcher)
+
+    assert not any(
+        "Erin" in body
+        for body in OutboxMessage.objects.filter(invitation=nominee).values_list("body_text", flat=True)
+    )
+    nominee.refresh_from_db()
+    assert nominee.nominator_may_be_named is False
+    assert not ExportFile.objects.filter(pk=export.pk).exists() and not path.exists()
+    client.force_login(researcher)
+    response = client.post(f"/q/{open_questionnaire.slug}/invitations/{invitation.number}/revoke/")
+    assert response.status_code == 409
+    invitation.refresh_from_db()
+    assert invitation.status == "erased"
+
+
+def test_a_closed_or_purged_questionnaire_invites_no_one(closed, researcher):
+    from respondents.services import InvitationError, seeds_import_csv
+
+    with pytest.raises(InvitationError, match="closed"):
+        seed_invite(questionnaire=closed, email="late@example.gov", name="Late", actor=researcher)
+    with pytest.raises(InvitationError, match="closed"):
+        seeds_import_csv(
+            questionnaire=closed,
+            text="email,name,organisation,country,language\nl@x.org,L,,CA,en\n",
+            actor=researcher,
+        )
+    assert not Invitation.objects.filter(email__in=["late@example.gov", "l@x.org"]).exists()
+
+
+def test_an_export_finished_after_a_purge_leaves_no_file(closed, researcher, monkeypatch):
+    from django.core.files.storage import default_storage
+
+    import respondents.exports as exports
+
+    def files() -> set[str]:
+        return set(default_storage.listdir("exports")[1]) if default_storage.exists("exports") else set()
+
+    export = ExportFile.objects.create(
+        questionnaire=closed,
+        requested_by=researcher,
+        format="xlsx",
+        options=ExportOptions(personal_data=True).as_dict(),
+    )
+    before = files()
+    real = exports.write_xlsx
+
+    def writer_overtaken_by_a_purge(*args, **kwargs):  # the owner purges while the worker writes
+        rows = real(*args, **kwargs)
+        personal_data_purge(questionnaire=closed, actor=researcher)
+        return rows
+
+    monkeypatch.setattr(exports, "write_xlsx", writer_overtaken_by_a_purge)
+    export_file_build(export.pk)
+    assert not ExportFile.objects.filter(pk=export.pk).exists()
+    assert files() == before  # the file with names was not left behind
