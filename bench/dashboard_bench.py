@@ -13,15 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import time
-import urllib.parse
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.demo_database import SLUG, demo_database
+
 DEFAULT_DB = "postgres://postgres:postgres@127.0.0.1:5432/consultation_bench_dashboard"
-SLUG = "radicalized-offenders-consultation"
 
 
 def timed(client, url: str, runs: int, *, cold: bool = True) -> tuple[float, float]:
@@ -52,36 +48,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "consultation.settings",
-            "DJANGO_READ_DOT_ENV": "false",
-            "DEBUG": "false",
-            "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            "OPT_OUT_HASH_KEY": "benchmark-only-opt-out-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": args.database_url,
-            "LOG_LEVEL": "WARNING",
-            "STATIC_ROOT": "/tmp/consultation-bench-static",
-        }
-    )
-    name = urllib.parse.urlparse(args.database_url).path.lstrip("/")
-    import psycopg
-
-    manage = [sys.executable, "manage.py"]
-    if not args.reuse:
-        with psycopg.connect(args.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, check=True)
-    subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True)
-    if not args.reuse:
-        subprocess.run([*manage, "load_demo", "--force"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-
-    import django
-
-    django.setup()
+    demo_database(args.database_url, reuse=args.reuse)
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client

@@ -461,23 +461,26 @@ def domain_delete(*, domain: Domain, actor) -> None:
 def domains_reorder(*, questionnaire: Questionnaire, ordered_ids: list[int], actor) -> None:
     """Put the domains in this order; the list must name each of them exactly once."""
     questionnaire = _lock(questionnaire)
-    domains = {domain.pk: domain for domain in questionnaire.domains.select_for_update()}
-    _check_order(ordered_ids, set(domains), "domains of this questionnaire")
+    order = _reorder(questionnaire, questionnaire.domains, ordered_ids, "domains of this questionnaire")
+    _audit(questionnaire, actor, questionnaire, {"order": order})
+
+
+def _reorder(questionnaire: Questionnaire, rows, ordered_ids: list[int], what: str) -> dict[str, list[str]]:
+    """Give `rows` (domains, or one domain's questions) the positions of `ordered_ids`, refusing an
+    order that names them wrongly, breaks a condition, or leaves a launched questionnaire unsound.
+    Returns the codes before and after, for the audit log."""
+    by_pk = {row.pk: row for row in rows.select_for_update()}
+    _check_order(ordered_ids, set(by_pk), what)
     before_problems = _problems_now(questionnaire)
     before_conditions = _condition_problems(questionnaire)
-    before = [domain.code for domain in sorted(domains.values(), key=lambda d: (d.position, d.pk))]
+    before = [row.code for row in sorted(by_pk.values(), key=lambda row: (row.position, row.pk))]
     for position, pk in enumerate(ordered_ids):
-        domains[pk].position = position
-    Domain.objects.bulk_update(domains.values(), ["position"])
+        by_pk[pk].position = position
+    rows.model.objects.bulk_update(by_pk.values(), ["position"])
     _refuse_new_condition_problems(questionnaire, before_conditions, "This order")
     _keep_launched_sound(questionnaire, before_problems)
     questionnaire_definition_changed(questionnaire=questionnaire)
-    _audit(
-        questionnaire,
-        actor,
-        questionnaire,
-        {"order": {"before": before, "after": [domains[pk].code for pk in ordered_ids]}},
-    )
+    return {"before": before, "after": [by_pk[pk].code for pk in ordered_ids]}
 
 
 def _check_order(ordered_ids: list[int], known: set[int], what: str) -> None:
@@ -724,26 +727,8 @@ def _refuse_if_conditions_use(questionnaire: Questionnaire, codes: set[str], *, 
 def questions_reorder(*, domain: Domain, ordered_ids: list[int], actor) -> None:
     """Put a domain's questions in this order; the list must name each of them exactly once."""
     questionnaire = _lock(domain.questionnaire)
-    questions = {question.pk: question for question in domain.questions.select_for_update()}
-    _check_order(ordered_ids, set(questions), f"questions of domain {domain.code}")
-    before_problems = _problems_now(questionnaire)
-    before_conditions = _condition_problems(questionnaire)
-    before = [q.code for q in sorted(questions.values(), key=lambda q: (q.position, q.pk))]
-    for position, pk in enumerate(ordered_ids):
-        questions[pk].position = position
-    Question.objects.bulk_update(questions.values(), ["position"])
-    _refuse_new_condition_problems(questionnaire, before_conditions, "This order")
-    _keep_launched_sound(questionnaire, before_problems)
-    questionnaire_definition_changed(questionnaire=questionnaire)
-    _audit(
-        questionnaire,
-        actor,
-        domain,
-        {
-            "domain": domain.code,
-            "order": {"before": before, "after": [questions[pk].code for pk in ordered_ids]},
-        },
-    )
+    order = _reorder(questionnaire, domain.questions, ordered_ids, f"questions of domain {domain.code}")
+    _audit(questionnaire, actor, domain, {"domain": domain.code, "order": order})
 
 
 # --- Translations ----------------------------------------------------------------------------

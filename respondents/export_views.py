@@ -94,32 +94,23 @@ def exports(request: HttpRequest, questionnaire: Questionnaire) -> HttpResponse:
 
 def _export(request: HttpRequest, questionnaire: Questionnaire, fmt: str, options: ExportOptions):
     language = questionnaire.default_language
-    if fmt == "csv":
-        columns = export_columns(questionnaire_definition(questionnaire), options, language)
+    if fmt in ("csv", "edges"):  # streamed at once, audited first
+        if fmt == "csv":
+            columns = audit_columns(
+                export_columns(questionnaire_definition(questionnaire), options, language)
+            )
+            chunks, suffix = csv_chunks(questionnaire, options, language), "responses"
+        else:
+            columns, chunks, suffix = (
+                list(EDGE_COLUMNS),
+                edge_csv_chunks(questionnaire, options),
+                "recruitment",
+            )
         export_audit(
-            questionnaire=questionnaire,
-            actor=request.user,
-            fmt=fmt,
-            options=options,
-            columns=audit_columns(columns),
+            questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options, columns=columns
         )
-        response = StreamingHttpResponse(
-            csv_chunks(questionnaire, options, language), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{_filename(questionnaire, "responses")}"'
-        return response
-    if fmt == "edges":
-        export_audit(
-            questionnaire=questionnaire,
-            actor=request.user,
-            fmt=fmt,
-            options=options,
-            columns=list(EDGE_COLUMNS),
-        )
-        response = StreamingHttpResponse(
-            edge_csv_chunks(questionnaire, options), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{_filename(questionnaire, "recruitment")}"'
+        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{_filename(questionnaire, suffix)}"'
         return response
     export_file_request(questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options)
     messages.success(request, "The file is being prepared: it appears below when it is ready.")
