@@ -145,12 +145,7 @@ def new(request: HttpRequest) -> HttpResponse:
                 source=copy.cleaned_data["source"], slug=copy.cleaned_data["slug"], actor=request.user
             )
     except ValidationError as error:
-        {"blank": blank, "copy": copy, "import": upload}[mode].add_error(
-            "slug" if hasattr(error, "error_dict") and "slug" in error.error_dict else None,
-            error.message_dict.get("slug", error.messages)
-            if hasattr(error, "error_dict")
-            else error.messages,
-        )
+        _form_errors({"blank": blank, "copy": copy, "import": upload}[mode], error)
     if created is not None:
         messages.success(request, f"Created the draft questionnaire {created.slug}.")
         return redirect("author:outline", slug=created.slug)

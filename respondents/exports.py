@@ -23,7 +23,7 @@ from questionnaires.engine.definition import Breakdown, Definition, QuestionDef,
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
-from .models import Answer, Response
+from .models import Answer, Response, pseudonym
 from .regions import region_of
 
 PAGE_SIZE = 2000
@@ -54,10 +54,6 @@ class Column:
     type_label: str = ""
     part: str = ""  # the option (multiple choice) or item (ranking, matrix) of the column
     other: bool = False  # the text of "Other, please specify"
-
-
-def pseudonym(number: int | None) -> str:
-    return "" if number is None else f"R-{number:04d}"
 
 
 # --- Columns -------------------------------------------------------------------------------------

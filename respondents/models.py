@@ -18,6 +18,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
+def pseudonym(number: int | None) -> str:
+    """A respondent's stable label within the questionnaire (R-0012), never the database id."""
+    return "" if number is None else f"R-{number:04d}"
+
+
 def normalise_email(email: str) -> str:
     """Addresses compare case-insensitively and without surrounding spaces."""
     return email.strip().lower()
@@ -136,7 +141,7 @@ class Invitation(models.Model):
 
     @property
     def label(self) -> str:
-        return f"R-{self.number:04d}"
+        return pseudonym(self.number)
 
     @property
     def pseudonym(self) -> str:

@@ -22,7 +22,7 @@ from questionnaires.engine.definition import Breakdown, Definition, QuestionDef,
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
-from .models import Answer, Response, Selection, Theme, ThemeTag
+from .models import Answer, Response, Selection, Theme, ThemeTag, pseudonym
 from .regions import REGIONS, region_of
 
 ONE_DECIMAL = Decimal("0.1")
@@ -466,7 +466,7 @@ def open_answers(
     return [
         OpenAnswer(
             answer_id=pk,
-            respondent=f"R-{number:04d}",
+            respondent=pseudonym(number),
             country=code or "",
             country_name=names.get(code, code or ""),
             region=region_of(code) if code else "",
@@ -475,3 +475,49 @@ def open_answers(
         )
         for pk, number, code, value in page
     ], total
+
+
+# --- The report's sample ---------------------------------------------------------------------------
+
+
+def _and_list(parts: list[str]) -> str:
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return ", ".join(parts[:-1]) + ", and " + parts[-1]
+
+
+def sample_composition(questionnaire: Questionnaire) -> dict:
+    """Who completed: how many, from how many countries, when, and each region's share (from the
+    respondents' own answers to the country question)."""
+    completed = Response.objects.filter(questionnaire=questionnaire, submitted_at__isnull=False)
+    span = completed.aggregate(n=Count("id"), first=Min("submitted_at"), last=Max("submitted_at"))
+    definition = questionnaire_definition(questionnaire)
+    country_question = definition.with_breakdown(Breakdown.COUNTRY)
+    by_country: dict[str, int] = {}
+    if country_question is not None:
+        by_country = dict(
+            Selection.objects.filter(
+                question_id=question_ids(questionnaire)[country_question.code],
+                response__submitted_at__isnull=False,
+            )
+            .values_list("code")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    by_region: dict[str, int] = {}
+    for code, n in by_country.items():
+        by_region[region_of(code)] = by_region.get(region_of(code), 0) + n
+    answered = sum(by_country.values())
+    regions = sorted(
+        ((region, n, percent(n, answered)) for region, n in by_region.items()),
+        key=lambda row: (-row[1], row[0]),
+    )
+    return {
+        "n": span["n"],
+        "countries": len(by_country),
+        "first": span["first"],
+        "last": span["last"],
+        "answered_country": answered,
+        "regions": regions,
+        "regions_sentence": _and_list([f"{region} ({share}%)" for region, _, share in regions]),
+    }

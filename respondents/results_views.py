@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Min
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,12 +15,12 @@ from questionnaires.access import questionnaire_action_required
 from questionnaires.engine.definition import Breakdown, pick_text
 from questionnaires.models import Questionnaire
 from questionnaires.permissions import Action
-from questionnaires.selectors import question_ids, questionnaire_definition
+from questionnaires.selectors import questionnaire_definition
 
 from .coding import answer_tag, answer_untag
-from .models import Invitation, Response, Selection, Theme
-from .regions import REGIONS, region_of
-from .results import ROUNDING_RULE, ResultFilters, open_answers, percent, results
+from .models import Invitation, Theme
+from .regions import REGIONS
+from .results import ROUNDING_RULE, ResultFilters, open_answers, results, sample_composition
 
 OPEN_PAGE = 100
 
@@ -192,49 +192,6 @@ def untag(request: HttpRequest, questionnaire: Questionnaire, code: str) -> Http
 
 
 # --- The report ------------------------------------------------------------------------------
-
-
-def _and_list(parts: list[str]) -> str:
-    if len(parts) <= 2:
-        return " and ".join(parts)
-    return ", ".join(parts[:-1]) + ", and " + parts[-1]
-
-
-def sample_composition(questionnaire: Questionnaire) -> dict:
-    """Who completed: how many, from how many countries, when, and each region's share (from the
-    respondents' own answers to the country question)."""
-    completed = Response.objects.filter(questionnaire=questionnaire, submitted_at__isnull=False)
-    span = completed.aggregate(n=Count("id"), first=Min("submitted_at"), last=Max("submitted_at"))
-    definition = questionnaire_definition(questionnaire)
-    country_question = definition.with_breakdown(Breakdown.COUNTRY)
-    by_country: dict[str, int] = {}
-    if country_question is not None:
-        by_country = dict(
-            Selection.objects.filter(
-                question_id=question_ids(questionnaire)[country_question.code],
-                response__submitted_at__isnull=False,
-            )
-            .values_list("code")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-    by_region: dict[str, int] = {}
-    for code, n in by_country.items():
-        by_region[region_of(code)] = by_region.get(region_of(code), 0) + n
-    answered = sum(by_country.values())
-    regions = sorted(
-        ((region, n, percent(n, answered)) for region, n in by_region.items()),
-        key=lambda row: (-row[1], row[0]),
-    )
-    return {
-        "n": span["n"],
-        "countries": len(by_country),
-        "first": span["first"],
-        "last": span["last"],
-        "answered_country": answered,
-        "regions": regions,
-        "regions_sentence": _and_list([f"{region} ({share}%)" for region, _, share in regions]),
-    }
 
 
 @require_GET

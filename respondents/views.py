@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consultation.middleware import session_seen
+from consultation.middleware import RESPONDENT_SESSION_KEY, session_seen
 from questionnaires.engine.definition import pick_text
 from questionnaires.engine.routing import visible_questions
 from questionnaires.models import Questionnaire
@@ -50,7 +50,7 @@ from .services import (
 )
 from .throttle import failed_lookup_record, failed_lookups_exceeded
 
-SESSION_KEY = "respondent_invitation_id"
+SESSION_KEY = RESPONDENT_SESSION_KEY  # the idle-session check (consultation/middleware.py) reads it too
 SESSION_TOKEN_KEY = "respondent_token"
 MAX_FIELDS_PER_PAGE = 2000
 
