@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -33,12 +34,11 @@ from consultation.audit import audit_record
 from consultation.models import AuditEntry
 
 from .definition_format import QuestionnaireDocument, canonical_condition, document_to_json, parse_document
-from .engine.checks import Problem, condition_shape_problems, definition_problems
+from .engine.checks import Problem, condition_shape_problems
 from .engine.conditions import referenced_questions
 from .models import Choice, Domain, Question, Questionnaire
-from .selectors import instrument_rows, questionnaire_document
+from .selectors import InstrumentRows, instrument_rows, questionnaire_document
 from .services import (
-    country_codes,
     questionnaire_create_from_document,
     questionnaire_definition_changed,
     questionnaire_open_problems,
@@ -169,32 +169,92 @@ def _refuse_if_locked(questionnaire: Questionnaire, what: str) -> None:
         )
 
 
-def _problems_now(questionnaire: Questionnaire) -> list[Problem]:
-    """What would stop the questionnaire from opening, now (its texts included), except the closing
-    date: a closed questionnaire's past date is no reason to refuse a wording fix."""
-    definition = instrument_rows(questionnaire).definition
-    return [
-        problem
-        for problem in questionnaire_open_problems(questionnaire, definition=definition)
-        if not problem.path.startswith("$.schedule")
-    ]
+CONDITION_PATH = re.compile(r"^\$\.domains\[(\d+)\](?:\.questions\[(\d+)\])?\.condition")
 
 
-def _keep_launched_sound(questionnaire: Questionnaire, before: list[Problem]) -> None:
-    """A launched questionnaire's edit must not add a problem: respondents are answering it."""
-    if not questionnaire.is_locked:
+@dataclass
+class _Check:
+    """The questionnaire's problems at one moment: what would stop it from opening, its texts
+    included, but not its closing date (a closed questionnaire's past date is no reason to refuse a
+    wording fix). Read once, three queries, and asked several ways before and after an edit."""
+
+    rows: InstrumentRows
+    problems: list[Problem]
+
+    @classmethod
+    def now(cls, questionnaire: Questionnaire) -> _Check:
+        rows = instrument_rows(questionnaire)
+        problems = [
+            problem
+            for problem in questionnaire_open_problems(questionnaire, definition=rows.definition)
+            if not problem.path.startswith("$.schedule")
+        ]
+        return cls(rows, problems)
+
+    @cached_property
+    def conditions(self) -> set[tuple[str, str]]:
+        """Each condition's problems, named by the code of the domain or question that has it
+        (paths change when things move; codes do not)."""
+        definition = self.rows.definition
+        found = set()
+        for problem in self.problems:
+            match = CONDITION_PATH.match(problem.path)
+            if match is None:
+                continue
+            domain = definition.domains[int(match.group(1))]
+            owner = domain.questions[int(match.group(2))].code if match.group(2) else f"domain {domain.code}"
+            found.add((owner, problem.message))
+        return found
+
+    def path_of(self, domain: Domain, question: Question | None = None) -> str:
+        domain_index = next(i for i, row in enumerate(self.rows.domains) if row.pk == domain.pk)
+        path = f"$.domains[{domain_index}]"
+        if question is not None:
+            questions = self.rows.questions_of.get(domain.pk, [])
+            path += f".questions[{next(i for i, row in enumerate(questions) if row.pk == question.pk)}]"
+        return path
+
+
+def _refuse_what_the_edit_broke(
+    questionnaire: Questionnaire,
+    before: _Check | None,
+    what: str,
+    *,
+    domain: Domain | None = None,
+    question: Question | None = None,
+    conditions: bool = True,
+) -> None:
+    """After an edit, in its transaction: refuse it (so that it rolls back) if
+    - the edited domain's or question's own condition tests itself, a later question or none;
+    - another condition now tests a question that comes after it, or one that is gone;
+    - a launched questionnaire has a problem it did not have (respondents are answering it).
+    `before` may be None for edits that cannot touch conditions on a draft."""
+    if before is None:
         return
-    known = set(before)
-    new = [problem for problem in _problems_now(questionnaire) if problem not in known]
-    if new:
-        raise ValidationError(
-            ["The questionnaire is open, so this edit must leave it without problems:"]
-            + [_plain(problem) for problem in new]
-        )
-
-
-def _plain(problem: Problem) -> str:
-    return f"{problem.path}: {problem.message}"
+    after = _Check.now(questionnaire)
+    if domain is not None:
+        own = after.path_of(domain, question) + ".condition"
+        mistakes = [problem.message for problem in after.problems if problem.path.startswith(own)]
+        if mistakes:
+            raise ValidationError({"condition": mistakes})
+    if conditions:
+        broken = sorted(after.conditions - before.conditions)
+        if broken:
+            raise ValidationError(
+                [
+                    f"{what} would break a display condition (it would test a question that comes after "
+                    "it, or one that is gone), so nothing was saved:"
+                ]
+                + [f"{owner}: {message}" for owner, message in broken]
+            )
+    if questionnaire.is_locked:
+        known = set(before.problems)
+        new = [problem for problem in after.problems if problem not in known]
+        if new:
+            raise ValidationError(
+                ["The questionnaire is open, so this edit must leave it without problems:"]
+                + [f"{problem.path}: {problem.message}" for problem in new]
+            )
 
 
 def _refuse_malformed_condition(condition: Mapping[str, Any] | None) -> None:
@@ -205,60 +265,6 @@ def _refuse_malformed_condition(condition: Mapping[str, Any] | None) -> None:
         raise ValidationError(
             {"condition": [f"{p.path.lstrip('$.') or 'condition'}: {p.message}" for p in problems]}
         )
-
-
-def _refuse_backward_conditions(questionnaire: Questionnaire, path_prefix: str) -> None:
-    """Refuse a condition that tests a later question, itself, or no question at all."""
-    problems = [
-        problem
-        for problem in _problems_now(questionnaire)
-        if problem.path.startswith(path_prefix + ".condition")
-    ]
-    if problems:
-        raise ValidationError({"condition": [problem.message for problem in problems]})
-
-
-CONDITION_PATH = re.compile(r"^\$\.domains\[(\d+)\](?:\.questions\[(\d+)\])?\.condition")
-
-
-def _condition_problems(questionnaire: Questionnaire) -> set[tuple[str, str]]:
-    """Each condition's problems, named by the code of the domain or question that has it (paths
-    change when things move; codes do not)."""
-    definition = instrument_rows(questionnaire).definition
-    found = set()
-    for problem in definition_problems(definition, countries=country_codes()):
-        match = CONDITION_PATH.match(problem.path)
-        if match is None:
-            continue
-        domain = definition.domains[int(match.group(1))]
-        owner = domain.questions[int(match.group(2))].code if match.group(2) else f"domain {domain.code}"
-        found.add((owner, problem.message))
-    return found
-
-
-def _refuse_new_condition_problems(
-    questionnaire: Questionnaire, before: set[tuple[str, str]], what: str
-) -> None:
-    """An edit must not leave another condition testing a later question, or one that is gone."""
-    new = sorted(_condition_problems(questionnaire) - before)
-    if new:
-        raise ValidationError(
-            [
-                f"{what} would break a display condition (it would test a question that comes after it, "
-                "or one that is gone), so nothing was saved:"
-            ]
-            + [f"{owner}: {message}" for owner, message in new]
-        )
-
-
-def _path_of(questionnaire: Questionnaire, *, domain: Domain, question: Question | None = None) -> str:
-    rows = instrument_rows(questionnaire)
-    domain_index = next(i for i, row in enumerate(rows.domains) if row.pk == domain.pk)
-    path = f"$.domains[{domain_index}]"
-    if question is not None:
-        questions = rows.questions_of.get(domain.pk, [])
-        path += f".questions[{next(i for i, row in enumerate(questions) if row.pk == question.pk)}]"
-    return path
 
 
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
@@ -360,7 +366,8 @@ def questionnaire_update_settings(
         raise StaleEdit("The questionnaire's settings")
     if changes.languages != list(questionnaire.languages):
         _refuse_if_locked(questionnaire, "The languages cannot change after launch")
-    before_problems = _problems_now(questionnaire)
+    # Settings touch no condition: on a draft there is nothing to check afterwards.
+    check = _Check.now(questionnaire) if questionnaire.is_locked else None
     before = {name: getattr(questionnaire, name) for name in asdict(changes)}
     languages = changes.languages
     questionnaire.languages = languages
@@ -376,7 +383,7 @@ def questionnaire_update_settings(
     if consent != questionnaire.consent_text:
         questionnaire = questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
     after = {name: getattr(questionnaire, name) for name in asdict(changes)}
-    _keep_launched_sound(questionnaire, before_problems)
+    _refuse_what_the_edit_broke(questionnaire, check, "This change", conditions=False)
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(questionnaire, actor, questionnaire, {"settings": _changed(before, after)})
     return questionnaire
@@ -397,8 +404,7 @@ def domain_save(
     """Create a domain (at the end) or change one."""
     questionnaire = _lock(questionnaire)
     _refuse_malformed_condition(data.condition)
-    before_problems = _problems_now(questionnaire)
-    before_conditions = _condition_problems(questionnaire)
+    check = _Check.now(questionnaire)
     if domain is None:
         _refuse_if_locked(questionnaire, "Domains cannot be added after launch")
         domain = Domain(questionnaire=questionnaire, position=_next_position(questionnaire.domains.all()))
@@ -418,9 +424,7 @@ def domain_save(
     domain.condition = canonical_condition(data.condition) if data.condition else None
     domain.full_clean(exclude=["questionnaire"])
     domain.save()
-    _refuse_backward_conditions(questionnaire, _path_of(questionnaire, domain=domain))
-    _refuse_new_condition_problems(questionnaire, before_conditions, "This change")
-    _keep_launched_sound(questionnaire, before_problems)
+    _refuse_what_the_edit_broke(questionnaire, check, "This change", domain=domain)
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(
         questionnaire,
@@ -471,14 +475,12 @@ def _reorder(questionnaire: Questionnaire, rows, ordered_ids: list[int], what: s
     Returns the codes before and after, for the audit log."""
     by_pk = {row.pk: row for row in rows.select_for_update()}
     _check_order(ordered_ids, set(by_pk), what)
-    before_problems = _problems_now(questionnaire)
-    before_conditions = _condition_problems(questionnaire)
+    check = _Check.now(questionnaire)
     before = [row.code for row in sorted(by_pk.values(), key=lambda row: (row.position, row.pk))]
     for position, pk in enumerate(ordered_ids):
         by_pk[pk].position = position
     rows.model.objects.bulk_update(by_pk.values(), ["position"])
-    _refuse_new_condition_problems(questionnaire, before_conditions, "This order")
-    _keep_launched_sound(questionnaire, before_problems)
+    _refuse_what_the_edit_broke(questionnaire, check, "This order")
     questionnaire_definition_changed(questionnaire=questionnaire)
     return {"before": before, "after": [by_pk[pk].code for pk in ordered_ids]}
 
@@ -531,8 +533,7 @@ def question_save(
     """Create or change a question with its answer options and items, all in one transaction."""
     questionnaire = _lock(questionnaire)
     _refuse_malformed_condition(data.condition)
-    before_problems = _problems_now(questionnaire)
-    before_conditions = _condition_problems(questionnaire)
+    check = _Check.now(questionnaire)
     domain = Domain.objects.get(pk=domain.pk, questionnaire=questionnaire)
     if question is None:
         question = Question(
@@ -580,11 +581,9 @@ def question_save(
     question.save()
     _choices_save(questionnaire, question, existing, options, items)
 
-    _refuse_backward_conditions(
-        questionnaire, _path_of(questionnaire, domain=question.domain, question=question)
+    _refuse_what_the_edit_broke(
+        questionnaire, check, "This change", domain=question.domain, question=question
     )
-    _refuse_new_condition_problems(questionnaire, before_conditions, "This change")
-    _keep_launched_sound(questionnaire, before_problems)
     questionnaire_definition_changed(questionnaire=questionnaire)
     after = _question_state(question, list(question.choices.all()))
     _audit(
@@ -806,7 +805,8 @@ def translations_save(
         raise StaleEdit(f"{len(stale)} of these texts")
     if not log:
         return 0
-    before_problems = _problems_now(Questionnaire.objects.get(pk=questionnaire.pk))
+    # Texts touch no condition: only a launched questionnaire is checked afterwards.
+    check = _Check.now(Questionnaire.objects.get(pk=questionnaire.pk)) if questionnaire.is_locked else None
     for model_name, by_pk in changed.items():
         model = TRANSLATABLE[model_name][0]
         fields = sorted(set().union(*by_pk.values()))
@@ -814,7 +814,7 @@ def translations_save(
     if consent is not None:
         questionnaire_set_consent_text(questionnaire=questionnaire, text=consent, actor=actor)
     questionnaire.refresh_from_db()
-    _keep_launched_sound(questionnaire, before_problems)
+    _refuse_what_the_edit_broke(questionnaire, check, "This change", conditions=False)
     questionnaire_definition_changed(questionnaire=questionnaire)
     _audit(questionnaire, actor, questionnaire, {"translations": log})
     return len(log)
