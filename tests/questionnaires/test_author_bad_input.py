@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from questionnaires.authoring import questionnaire_fingerprint
 from questionnaires.models import Question, Questionnaire
-from questionnaires.services import questionnaire_import
 from respondents.models import ExportFile
-from tests.factories import UserFactory
 
 from .test_author_views import EVERY_TYPE, question_post_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner():
-    user = UserFactory(username="owner")
-    user.user_permissions.add(Permission.objects.get(codename="add_questionnaire"))
-    return user
-
-
-@pytest.fixture
-def draft(owner):
-    return questionnaire_import(raw=EVERY_TYPE.read_bytes(), actor=owner)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -28,18 +27,6 @@ DATA = Path(__file__).parent / "data"
 EVERY_TYPE = DATA / "every_type.json"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def owner():
-    user = UserFactory(username="owner")
-    user.user_permissions.add(Permission.objects.get(codename="add_questionnaire"))
-    return user
-
-
-@pytest.fixture
-def draft(owner):
-    return questionnaire_import(raw=EVERY_TYPE.read_bytes(), actor=owner)
 
 
 @pytest.fixture
