@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from questionnaires.models import Membership
@@ -119,61 +118,31 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
 
-# --- The page -------------------------------------------------------------------------------------
+# --- Giving a code ---------------------------------------------------------------------------------
+
+WRONG_CODE = "This code is not right: check the app's current code and try again."
 
 
-@never_cache  # the setup page shows a secret key
-def two_factor_view(request: HttpRequest) -> HttpResponse:
-    """Set up an authenticator app (first time) or give its current code (each login)."""
-    from django import forms
-    from django.contrib import messages
-    from django.contrib.auth.views import redirect_to_login
-    from django.shortcuts import render
+def two_factor_accept(request: HttpRequest, device: TOTPDevice, code: str) -> str:
+    """Check a code from the authenticator; when right, confirm a device being set up (audited) and
+    mark this session as verified. Returns "" on success, else why the code was refused."""
     from django_otp import login as otp_login
 
     from consultation.audit import audit_record
     from consultation.models import AuditEntry
 
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if request.method not in ("GET", "POST"):
-        return HttpResponse(status=405)
-
-    class CodeForm(forms.Form):
-        code = forms.CharField(
-            label="Six-digit code from your authenticator app",
-            max_length=8,
-            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        )
-
-    device = confirmed_device(request.user)
-    setting_up = device is None
-    if setting_up:
-        device = setup_device(request)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"].replace(" ", "")
-        well_formed = code.isascii() and code.isdecimal() and len(code) in (6, 8)
-        if setting_up:
-            if well_formed and setup_code_is_right(request, device, code):
-                device.confirmed = True
-                device.save()
-                request.session.pop(SETUP_KEY, None)
-                audit_record(
-                    actor=request.user, action=AuditEntry.Action.TWO_FACTOR_SET_UP, target=request.user
-                )
-                messages.success(request, "Two-factor authentication is set up for your account.")
-                otp_login(request, device)
-                return redirect(safe_next(request))
-            form.add_error("code", "This code is not right: check the app's current code and try again.")
-        elif not device.verify_is_allowed()[0]:
-            form.add_error("code", "Too many wrong codes: wait a little, then try again.")
-        elif well_formed and device.verify_token(code):
-            otp_login(request, device)
-            return redirect(safe_next(request))
-        else:
-            form.add_error("code", "This code is not right: check the app's current code and try again.")
-    context = {"form": form, "setting_up": setting_up, "next": safe_next(request)}
-    if setting_up:
-        context.update(secret=secret_of(device), qr=qr_data_uri(device))
-    return render(request, "registration/two_factor.html", context, status=400 if form.errors else 200)
+    code = code.replace(" ", "")
+    well_formed = code.isascii() and code.isdecimal() and len(code) in (6, 8)
+    if not device.confirmed:
+        if not (well_formed and setup_code_is_right(request, device, code)):
+            return WRONG_CODE
+        device.confirmed = True
+        device.save()
+        request.session.pop(SETUP_KEY, None)
+        audit_record(actor=request.user, action=AuditEntry.Action.TWO_FACTOR_SET_UP, target=request.user)
+    elif not device.verify_is_allowed()[0]:
+        return "Too many wrong codes: wait a little, then try again."
+    elif not (well_formed and device.verify_token(code)):
+        return WRONG_CODE
+    otp_login(request, device)
+    return ""

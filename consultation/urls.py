@@ -6,7 +6,6 @@ from django.urls import include, path
 from questionnaires import views as questionnaire_views
 
 from . import views
-from .two_factor import two_factor_view
 
 admin.site.site_header = "Consultation platform administration"
 
@@ -15,7 +14,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/two-factor/", two_factor_view, name="two_factor"),
+    path("accounts/two-factor/", views.two_factor, name="two_factor"),
     path("q/", include("questionnaires.urls")),
     path("author/", include("questionnaires.author_urls")),
     path("q/<slug:slug>/invitations/", include("respondents.staff_urls")),
