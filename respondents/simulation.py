@@ -7,6 +7,7 @@ decides what is visible), so dashboards, results and exports read them as real o
 
 from __future__ import annotations
 
+import json
 import random
 from collections import deque
 from contextlib import contextmanager
@@ -39,6 +40,10 @@ OPEN_ANSWERS = (
     "Not enough specialised staff for individual assessment.",
 )
 CHUNK = 2000
+FILLED = (Invitation, InvitationEvent, Nomination, OutboxMessage, Response, Answer, Selection)
+# From this size on, a run on PostgreSQL checks its foreign keys and builds its indexes once at the
+# end (see _bulk_load); smaller runs leave the tables as they are.
+BULK_LOAD_RESPONDENTS = 5000
 # Snowball studies stop after a few waves; beyond it, new seeds start new chains.
 DEEPEST_WAVE = 5
 
@@ -62,6 +67,60 @@ def _own_timestamps():
         field.auto_now_add = True
 
 
+@contextmanager
+def _bulk_load(*, enabled: bool):
+    """Checks the simulated rows' foreign keys, and builds the tables' plain indexes, once, after
+    every row is written.
+
+    Row by row, PostgreSQL's foreign-key checks and index inserts took longer than writing the rows.
+    Its own advice for bulk loads ("Populating a Database") is to drop both and add them back: adding
+    a key checks every row in one join, and building an index sorts once. The same keys and indexes,
+    by name and definition, come back before the transaction commits, so no other session ever sees
+    a table without them (they wait for the run instead: the tables stay locked until it commits). A
+    row that breaks a key makes the ALTER fail, and the whole run is rolled back. Unique indexes stay,
+    so a duplicate still fails on its row.
+    """
+    if not enabled or connection.vendor != "postgresql":
+        yield
+        return
+    tables = [model._meta.db_table for model in FILLED]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s) ORDER BY conrelid, conname",
+            [tables],
+        )
+        keys = cursor.fetchall()
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid::regclass::text = ANY(%s) AND NOT i.indisunique"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+            " ORDER BY c.relname",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        # Rows this transaction wrote before still have their checks queued, and PostgreSQL alters no
+        # table with checks pending: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, name, _ in keys:
+            cursor.execute(f"ALTER TABLE {_quoted(table)} DROP CONSTRAINT {_quoted(name)}")
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {_quoted(name)}")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for table, name, definition in keys:
+            cursor.execute(f"ALTER TABLE {_quoted(table)} ADD CONSTRAINT {_quoted(name)} {definition}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django's keys are declared
+
+
+def _quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
 def _outcome(rng: random.Random) -> str:
     return rng.choices(
         ["completed", "partial", "consented", "declined", "opted_out", "bounced", "silent"],
@@ -81,37 +140,42 @@ def simulate_consultation(
     people = _plan(
         questionnaire, respondents, last.number if last else 0, rng, now - timedelta(days=days), now
     )
+    # One transaction: a run is written whole or not at all.
+    with transaction.atomic(), _bulk_load(enabled=respondents >= BULK_LOAD_RESPONDENTS):
+        _write(questionnaire, definition, ids, people, rng)
+    return len(people)
+
+
+def _write(questionnaire, definition: Definition, ids, people: list[Person], rng: random.Random) -> None:
     with _own_timestamps():
         # Wave by wave, so every nominator (and chain seed) has its id before its nominees are written.
         for wave in sorted({person.invitation.wave for person in people}):
             of_wave = [person.invitation for person in people if person.invitation.wave == wave]
             for index in range(0, len(of_wave), CHUNK):
-                Invitation.objects.bulk_create(of_wave[index : index + CHUNK])
+                _insert_objects(Invitation, of_wave[index : index + CHUNK])
     for index in range(0, len(people), CHUNK):
         chunk = people[index : index + CHUNK]
-        with transaction.atomic():
-            _insert(
-                InvitationEvent,
-                ("invitation", "kind", "at", "detail"),
-                [(p.invitation.pk, InvitationEvent.Kind.CREATED, p.invitation.created_at, {}) for p in chunk],
-            )
-            _insert(
-                Nomination,
-                ("nominator", "outcome", "invitation", "created_at"),
-                [
-                    (
-                        p.invitation.nominated_by.pk,
-                        Nomination.Outcome.INVITED,
-                        p.invitation.pk,
-                        p.invitation.created_at,
-                    )
-                    for p in chunk
-                    if p.invitation.nominated_by is not None
-                ],
-            )
-            _reminders(questionnaire, chunk)
-            _responses(questionnaire, definition, ids, chunk, rng)
-    return len(people)
+        _insert(
+            InvitationEvent,
+            ("invitation", "kind", "at", "detail"),
+            [(p.invitation.pk, InvitationEvent.Kind.CREATED, p.invitation.created_at, {}) for p in chunk],
+        )
+        _insert(
+            Nomination,
+            ("nominator", "outcome", "invitation", "created_at"),
+            [
+                (
+                    p.invitation.nominated_by.pk,
+                    Nomination.Outcome.INVITED,
+                    p.invitation.pk,
+                    p.invitation.created_at,
+                )
+                for p in chunk
+                if p.invitation.nominated_by is not None
+            ],
+        )
+        _reminders(questionnaire, chunk)
+        _responses(questionnaire, definition, ids, chunk, rng)
 
 
 def _plan(
@@ -213,21 +277,24 @@ def _plan_reminders(questionnaire, invitation: Invitation, now: datetime) -> lis
 
 def _reminders(questionnaire, people: list[Person]) -> None:
     """The outbox rows of those reminders, marked sent as delivered."""
-    OutboxMessage.objects.bulk_create(
-        OutboxMessage(
-            questionnaire=questionnaire,
-            invitation=person.invitation,
-            kind=OutboxMessage.Kind.REMINDER,
-            sequence=sent,
-            key=f"{person.invitation.pk}:reminder:{sent}",
-            message_id=f"<reminder.{person.invitation.pk}.{sent}.simulated@example.gov>",
-            to_email=person.invitation.email,
-            status=OutboxMessage.Status.SENT,
-            attempts=1,
-            sent_at=moment,
-        )
-        for person in people
-        for sent, moment in enumerate(person.reminders, start=1)
+    _insert_objects(
+        OutboxMessage,
+        [
+            OutboxMessage(
+                questionnaire=questionnaire,
+                invitation=person.invitation,
+                kind=OutboxMessage.Kind.REMINDER,
+                sequence=sent,
+                key=f"{person.invitation.pk}:reminder:{sent}",
+                message_id=f"<reminder.{person.invitation.pk}.{sent}.simulated@example.gov>",
+                to_email=person.invitation.email,
+                status=OutboxMessage.Status.SENT,
+                attempts=1,
+                sent_at=moment,
+            )
+            for person in people
+            for sent, moment in enumerate(person.reminders, start=1)
+        ],
     )
 
 
@@ -265,7 +332,7 @@ def _responses(questionnaire, definition: Definition, ids, people: list[Person],
             submitted_at=invitation.completed_at,
         )
         responses.append((response, values))
-    Response.objects.bulk_create([response for response, _ in responses])
+    _insert_objects(Response, [response for response, _ in responses])
     saved_at = timezone.now()
     for response, values in responses:
         for question in definition.questions:
@@ -293,24 +360,66 @@ def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
             (model(**dict(zip(names, row, strict=True))) for row in rows), batch_size=5000
         )
         return
-    from psycopg.types.json import Jsonb
-
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in fields)
-    json_at = [
+    json_at = {
         index
         for index, name in enumerate(fields)
         if model._meta.get_field(name).get_internal_type() == "JSONField"
-    ]
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(
-            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy,
-    ):
-        for row in rows:
-            if json_at:
-                row = tuple(Jsonb(value) if index in json_at else value for index, value in enumerate(row))
-            copy.write_row(row)
+    }
+    if json_at:
+        # As JSON text, which jsonb reads: cheaper than an adapter object per cell.
+        rows = (
+            tuple(json.dumps(value) if index in json_at else value for index, value in enumerate(row))
+            for row in rows
+        )
+    _copy(model, [model._meta.get_field(name).column for name in fields], rows)
+
+
+def _insert_objects(model, objects: list) -> None:
+    """Model instances at once, each given its id. On PostgreSQL by COPY, with ids drawn from the
+    table's sequence first (COPY returns none), since bulk_create's parameters cost more in Python
+    than the database takes to store the rows."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=CHUNK)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, len(objects)],
+        )
+        for instance, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+            instance.pk = pk
+    fields = model._meta.concrete_fields
+    for stamped in fields:
+        if getattr(stamped, "auto_now", False) or getattr(stamped, "auto_now_add", False):
+            for instance in objects:
+                if getattr(instance, stamped.attname) is None:
+                    stamped.pre_save(instance, add=True)
+    rows = (tuple(_column_value(instance, column) for column in fields) for instance in objects)
+    _copy(model, [column.column for column in fields], rows)
+
+
+def _column_value(instance, field):
+    if field.is_relation and field.is_cached(instance):
+        # An object assigned before it had its id: the id it has now.
+        related = field.get_cached_value(instance)
+        return None if related is None else related.pk
+    value = getattr(instance, field.attname)
+    # As JSON text, which jsonb reads: cheaper than an adapter object per cell.
+    return json.dumps(value) if field.get_internal_type() == "JSONField" else value
+
+
+def _copy(model, columns: list[str], rows) -> None:
+    from psycopg.copy import QueuedLibpqWriter
+
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+        # Rows are formatted here while the database stores the ones already sent.
+        with cursor.cursor.copy(statement, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _answer(question: QuestionDef, invitation: Invitation, rng: random.Random):

@@ -2,13 +2,15 @@
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError
 from django.utils import timezone
 
 from questionnaires.engine.answers import clean_answer, submitted_for
 from questionnaires.selectors import questionnaire_definition
 from questionnaires.services import country_codes
+from respondents import simulation
 from respondents.dashboard import dashboard
-from respondents.models import Answer, Invitation, Response
+from respondents.models import Answer, Invitation, Response, Selection
 from respondents.simulation import simulate_consultation
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +71,69 @@ def test_the_command_fills_only_an_empty_questionnaire_when_asked(open_questionn
     call_command("simulate_consultation", open_questionnaire.slug, "--respondents", "10", "--if-empty")
     assert Invitation.objects.count() == 10
     assert "already has invitations: nothing simulated" in capsys.readouterr().out
+
+
+def _keys_and_indexes() -> list[tuple[str, str]]:
+    from django.db import connection
+
+    tables = [model._meta.db_table for model in simulation.FILLED]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid::regclass::text = ANY(%s)"
+            " UNION ALL SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1, 2",
+            [tables, tables],
+        )
+        return cursor.fetchall()
+
+
+def _consultation(questionnaire) -> list[tuple]:
+    return list(
+        Answer.objects.filter(response__questionnaire=questionnaire)
+        .order_by("response__invitation__number", "question__code")
+        .values_list(
+            "response__invitation__number",
+            "response__invitation__nominated_by__number",
+            "question__code",
+            "value",
+        )
+    )
+
+
+@pytest.mark.postgresql
+def test_a_large_run_writes_the_same_rows_and_puts_back_every_key_and_index(open_questionnaire, monkeypatch):
+    simulate_consultation(open_questionnaire, respondents=120, seed=7)
+    row_by_row = _consultation(open_questionnaire)
+    Invitation.objects.filter(questionnaire=open_questionnaire).update(nominated_by=None, seed=None, wave=0)
+    Invitation.objects.filter(questionnaire=open_questionnaire).delete()
+    before = _keys_and_indexes()
+    monkeypatch.setattr(simulation, "BULK_LOAD_RESPONDENTS", 100)
+
+    simulate_consultation(open_questionnaire, respondents=120, seed=7)
+
+    assert _consultation(open_questionnaire) == row_by_row
+    assert _keys_and_indexes() == before
+    assert Selection.objects.filter(response__questionnaire=open_questionnaire).exists()
+
+
+@pytest.mark.postgresql
+def test_a_large_run_with_a_row_that_breaks_a_key_is_rolled_back_whole(open_questionnaire, monkeypatch):
+    before = _keys_and_indexes()
+    monkeypatch.setattr(simulation, "BULK_LOAD_RESPONDENTS", 10)
+    write = simulation._write
+
+    def with_a_stray_answer(questionnaire, definition, ids, people, rng):
+        write(questionnaire, definition, ids, people, rng)
+        simulation._insert(
+            Answer,
+            ("response", "question", "value", "other_text", "number", "saved_at"),
+            [(10**12, next(iter(ids.values())), "x", "", None, timezone.now())],
+        )
+
+    monkeypatch.setattr(simulation, "_write", with_a_stray_answer)
+    with pytest.raises(IntegrityError):
+        simulate_consultation(open_questionnaire, respondents=20, seed=7)
+
+    assert not Invitation.objects.filter(questionnaire=open_questionnaire).exists()
+    assert not Answer.objects.exists()
+    assert _keys_and_indexes() == before
