@@ -3,6 +3,9 @@ into the export's columns, streamed out with COPY. No Python work per cell, so i
 database (the Python path in exports.py does the same on SQLite, and the tests check that both give
 the same table).
 
+Each response row carries a copy of its answers as JSON, kept by triggers on the answers table
+(migration 0008), so a row is spread into its columns without gathering its answer rows first.
+
 Every value put into the SQL text comes from the definition (codes match [A-Za-z][A-Za-z0-9_]*,
 ids and numbers are integers) and is still passed through psycopg's quoting (sql.Literal).
 """
@@ -20,7 +23,7 @@ from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
 from .exports import FORMULA_STARTS, Column, ExportOptions
-from .models import Answer, Invitation, Response
+from .models import Invitation, Response
 from .regions import REGION_OF
 
 OTHER_REGION = "Other"
@@ -156,13 +159,8 @@ def copy_query(
         LEFT JOIN {invitation} n ON n.id = i.nominated_by_id
         LEFT JOIN {invitation} s ON s.id = i.seed_id
         LEFT JOIN (VALUES {regions}) AS reg(code, name) ON reg.code = i.country
-        LEFT JOIN LATERAL (
-            SELECT jsonb_object_agg(a.question_id::text, a.value) AS v,
-                   jsonb_object_agg(a.question_id::text, a.other_text) FILTER (WHERE a.other_text <> '') AS o
-            FROM {answer} a WHERE a.response_id = r.id
-        ) ans ON true
-        CROSS JOIN LATERAL jsonb_to_record(coalesce(ans.v, '{{}}')) AS x({answers})
-        CROSS JOIN LATERAL jsonb_to_record(coalesce(ans.o, '{{}}')) AS y({others})
+        CROSS JOIN LATERAL jsonb_to_record(coalesce(r.answer_values, '{{}}')) AS x({answers})
+        CROSS JOIN LATERAL jsonb_to_record(coalesce(r.other_texts, '{{}}')) AS y({others})
         WHERE {conditions}
         ORDER BY r.id
     ) TO STDOUT WITH (FORMAT csv)"""
@@ -170,7 +168,6 @@ def copy_query(
         cells=sql.SQL(", ").join(cells),
         response=sql.Identifier(Response._meta.db_table),
         invitation=sql.Identifier(Invitation._meta.db_table),
-        answer=sql.Identifier(Answer._meta.db_table),
         regions=regions,
         conditions=sql.SQL(" AND ").join(conditions),
         answers=_record_columns(definition, ids, others=False),

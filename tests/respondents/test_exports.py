@@ -270,6 +270,44 @@ def test_postgresql_writes_the_same_csv_as_the_python_path(answered, researcher)
     assert any(value.startswith("'=cmd") for row in rows for value in row.values())
 
 
+def _stale_answer_copies() -> list[int]:
+    """Responses whose copied answers (migration 0008) differ from their answer rows."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT r.id FROM respondents_response r LEFT JOIN (
+                   SELECT response_id, jsonb_object_agg(question_id::text, value) AS v,
+                          jsonb_object_agg(question_id::text, other_text) FILTER (WHERE other_text <> '') AS o
+                   FROM respondents_answer GROUP BY response_id
+               ) a ON a.response_id = r.id
+               WHERE r.answer_values IS DISTINCT FROM a.v OR r.other_texts IS DISTINCT FROM a.o"""
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgresql
+def test_each_response_carries_a_copy_of_its_answers_whoever_writes_them(answered):
+    questionnaire, _, response = answered
+    Answer = response.answers.model
+    assert response.answers.exists() and _stale_answer_copies() == []
+
+    result = response_save_domain(
+        response=response,
+        domain_code="PROFILE",
+        submitted={"P_COUNTRY": ["FR"], "P_LEVEL": ["SENIOR"], "P_SITE": ["ADMIN"], "P_PEERS": ["4"]},
+    )
+    assert result.ok and _stale_answer_copies() == []
+    Answer.objects.filter(response=response).update(other_text="Ministry of Justice")
+    assert _stale_answer_copies() == []
+    Answer.objects.filter(response=response, question__code="P_PEERS").delete()
+    assert _stale_answer_copies() == []
+    simulate_consultation(questionnaire, respondents=40, seed=3)  # COPY, many responses at once
+    assert _stale_answer_copies() == []
+    Answer.objects.filter(response=response).delete()
+    assert _stale_answer_copies() == []
+
+
 def test_question_codes_never_take_an_export_columns_name(researcher, tmp_path):
     import json
     from pathlib import Path
