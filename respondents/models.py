@@ -238,7 +238,12 @@ class InvitationEvent(models.Model):
 
 
 class Response(models.Model):
-    """One invitation's answers and how far they got. Created at consent."""
+    """One invitation's answers and how far they got. Created at consent.
+
+    On PostgreSQL the table also has answer_values and other_texts: copies of the answers, kept by
+    triggers for the CSV export (migration 0008). They are left out of the model on purpose, so
+    Django never reads or overwrites them.
+    """
 
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="responses")
@@ -264,9 +269,10 @@ class Response(models.Model):
 class Answer(models.Model):
     """One question's answer. `value` holds it as the engine sees it; the typed columns feed aggregates."""
 
-    # No index of its own: the unique (response, question) constraint's index starts with it.
+    # No indexes of their own: the unique (response, question) constraint's index starts with the
+    # response, answer_counts with the question.
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", db_index=False)
-    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="answers", db_index=False)
     value = models.JSONField()
     other_text = models.TextField(blank=True)
     number = models.DecimalField(max_digits=30, decimal_places=10, null=True, blank=True)
@@ -275,6 +281,10 @@ class Answer(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["response", "question"], name="answer_once_per_question"),
+        ]
+        indexes = [
+            # Results count answers and sum numbers per question (and respondent) from the index alone.
+            models.Index(fields=["question"], include=["response", "number"], name="answer_counts"),
         ]
 
     def __str__(self) -> str:
@@ -305,9 +315,11 @@ class Selection(models.Model):
             models.UniqueConstraint(fields=["response", "question", "item", "code"], name="selection_unique"),
         ]
         indexes = [
-            models.Index(fields=["question", "item", "code"], name="selection_counts"),
-            # The dashboard's per-answer counts read (question, code, response) from the index alone.
-            models.Index(fields=["question", "code"], include=["response"], name="selection_by_code"),
+            # Results, dashboards and breakdowns count (question, item, code) per response and rank
+            # from the index alone.
+            models.Index(
+                fields=["question", "item", "code"], include=["response", "rank"], name="selection_counts"
+            ),
         ]
 
     def __str__(self) -> str:

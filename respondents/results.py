@@ -191,18 +191,23 @@ def results(
     )
     selection_rows = selections.values(
         "question_id", "item", "code", *([group_field] if group_field else [])
-    ).annotate(n=Count("id"), rank_sum=Sum("rank"), first=Count("id", filter=Q(rank=1)))
+    ).annotate(
+        # Counted by response (never null) rather than id, which the covering index does not hold.
+        n=Count("response_id"),
+        rank_sum=Sum("rank"),
+        first=Count("response_id", filter=Q(rank=1)),
+    )
     answers, answer_group = with_group(
         Answer.objects.filter(filters.population("response__"), question_id__in=qids), "response__"
     )
     answered_rows = answers.values("question_id", *([answer_group] if answer_group else [])).annotate(
-        n=Count("id")
+        n=Count("response_id")
     )
     number_ids = [ids[q.code] for q in questions if q.type is QuestionType.NUMBER]
     number_rows = (
         Answer.objects.filter(filters.population("response__"), question_id__in=number_ids)
         .values("question_id")
-        .annotate(n=Count("id"), total=Sum("number"), low=Min("number"), high=Max("number"))
+        .annotate(n=Count("response_id"), total=Sum("number"), low=Min("number"), high=Max("number"))
         if number_ids
         else []
     )
@@ -501,7 +506,7 @@ def sample_composition(questionnaire: Questionnaire) -> dict:
                 response__submitted_at__isnull=False,
             )
             .values_list("code")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("response_id"))  # from the covering index
             .order_by()
         )
     by_region: dict[str, int] = {}

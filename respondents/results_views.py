@@ -49,10 +49,13 @@ class FiltersForm(forms.Form):
         if not with_domain:
             del self.fields["domain"]
         waves = (
-            Invitation.objects.filter(questionnaire=questionnaire).values_list("wave", flat=True).distinct()
+            Invitation.objects.filter(questionnaire=questionnaire)
+            .order_by("wave")  # not the model's ordering, which DISTINCT would add: a row per invitation
+            .values_list("wave", flat=True)
+            .distinct()
         )
         self.fields["wave"].choices = [("", "Every wave")] + [
-            (wave, "Seeds (wave 0)" if wave == 0 else f"Wave {wave}") for wave in sorted(set(waves))
+            (wave, "Seeds (wave 0)" if wave == 0 else f"Wave {wave}") for wave in waves
         ]
         breakdowns = [("none", "None")]
         if definition.with_breakdown(Breakdown.COUNTRY):
