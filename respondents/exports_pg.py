@@ -3,8 +3,8 @@ into the export's columns, streamed out with COPY. No Python work per cell, so i
 database (the Python path in exports.py does the same on SQLite, and the tests check that both give
 the same table).
 
-Each response row carries a copy of its answers as JSON, kept by triggers on the answers table
-(migration 0008), so a row is spread into its columns without gathering its answer rows first.
+Each response's answers are read from their copy as JSON (AnswerCopy, kept by triggers on the answers
+table), so a row is spread into its columns without gathering its answer rows first.
 
 Every value put into the SQL text comes from the definition (codes match [A-Za-z][A-Za-z0-9_]*,
 ids and numbers are integers) and is still passed through psycopg's quoting (sql.Literal).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg import sql
 
 from questionnaires.engine.definition import Definition, QuestionDef, QuestionType
@@ -23,7 +23,7 @@ from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
 from .exports import FORMULA_STARTS, Column, ExportOptions
-from .models import Invitation, Response
+from .models import AnswerCopy, Invitation, Response
 from .regions import REGION_OF
 
 OTHER_REGION = "Other"
@@ -159,14 +159,16 @@ def copy_query(
         LEFT JOIN {invitation} n ON n.id = i.nominated_by_id
         LEFT JOIN {invitation} s ON s.id = i.seed_id
         LEFT JOIN (VALUES {regions}) AS reg(code, name) ON reg.code = i.country
-        CROSS JOIN LATERAL jsonb_to_record(coalesce(r.answer_values, '{{}}')) AS x({answers})
-        CROSS JOIN LATERAL jsonb_to_record(coalesce(r.other_texts, '{{}}')) AS y({others})
+        LEFT JOIN {copy} c ON c.response_id = r.id
+        CROSS JOIN LATERAL jsonb_to_record(coalesce(c.answer_values, '{{}}')) AS x({answers})
+        CROSS JOIN LATERAL jsonb_to_record(coalesce(c.other_texts, '{{}}')) AS y({others})
         WHERE {conditions}
         ORDER BY r.id
     ) TO STDOUT WITH (FORMAT csv)"""
     ).format(
         cells=sql.SQL(", ").join(cells),
         response=sql.Identifier(Response._meta.db_table),
+        copy=sql.Identifier(AnswerCopy._meta.db_table),
         invitation=sql.Identifier(Invitation._meta.db_table),
         regions=regions,
         conditions=sql.SQL(" AND ").join(conditions),
@@ -181,8 +183,11 @@ def copy_csv_rows(
     """The rows of the responses CSV (no header), as PostgreSQL writes them, streamed."""
     query = copy_query(questionnaire, options, columns, questionnaire_definition(questionnaire))
     decoder = codecs.getincrementaldecoder("utf-8")()  # a character may straddle two chunks
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
-        for data in copy:
-            yield decoder.decode(bytes(data))
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One query sorts and joins every respondent: room to do it in memory (for this
+        # transaction only) rather than in batches on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        with cursor.cursor.copy(query) as copy:
+            for data in copy:
+                yield decoder.decode(bytes(data))
     yield decoder.decode(b"", final=True)

@@ -238,12 +238,7 @@ class InvitationEvent(models.Model):
 
 
 class Response(models.Model):
-    """One invitation's answers and how far they got. Created at consent.
-
-    On PostgreSQL the table also has answer_values and other_texts: copies of the answers, kept by
-    triggers for the CSV export (migration 0008). They are left out of the model on purpose, so
-    Django never reads or overwrites them.
-    """
+    """One invitation's answers and how far they got. Created at consent."""
 
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="responses")
@@ -289,6 +284,24 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}/{self.question_id}"
+
+
+class AnswerCopy(models.Model):
+    """A response's answers as two JSON objects (question id to value, to "other" text), for the CSV
+    export on PostgreSQL, which spreads each into its columns instead of gathering the answer rows.
+
+    Written only by statement triggers on the answers table (migration 0008), whoever writes the
+    answers, so it cannot drift from them; never by the application. A response without answers
+    has none. On other databases the table stays empty: their export reads the answers in Python.
+    Kept apart from Response so that its rows, read by every page save and dashboard, stay narrow.
+    """
+
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    answer_values = models.JSONField()
+    other_texts = models.JSONField(null=True)
+
+    def __str__(self) -> str:
+        return f"answers of {self.response_id}"
 
 
 class Selection(models.Model):

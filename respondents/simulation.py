@@ -23,7 +23,16 @@ from questionnaires.engine.definition import Definition, QuestionDef, QuestionTy
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
-from .models import Answer, Invitation, InvitationEvent, Nomination, OutboxMessage, Response, Selection
+from .models import (
+    Answer,
+    AnswerCopy,
+    Invitation,
+    InvitationEvent,
+    Nomination,
+    OutboxMessage,
+    Response,
+    Selection,
+)
 from .services import _selections
 
 # The study's fifteen countries, with the language their officials would be invited in.
@@ -40,7 +49,7 @@ OPEN_ANSWERS = (
     "Not enough specialised staff for individual assessment.",
 )
 CHUNK = 2000
-FILLED = (Invitation, InvitationEvent, Nomination, OutboxMessage, Response, Answer, Selection)
+FILLED = (Invitation, InvitationEvent, Nomination, OutboxMessage, Response, Answer, Selection, AnswerCopy)
 # From this size on, a run on PostgreSQL checks its foreign keys and builds its indexes once at the
 # end (see _bulk_load); smaller runs leave the tables as they are.
 BULK_LOAD_RESPONDENTS = 5000

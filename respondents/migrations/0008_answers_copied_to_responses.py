@@ -1,36 +1,35 @@
-"""On PostgreSQL, each response row also carries its answers as two JSON objects (question id to
-value, question id to "other" text), kept by triggers on the answers table.
+"""AnswerCopy: on PostgreSQL, each response's answers as JSON, kept by statement triggers on the
+answers table for the CSV export (exports_pg.py), which was mostly spent gathering about fifty
+answer rows per respondent.
 
-The CSV export reads them instead of gathering about fifty answer rows per respondent, which was
-most of its time (exports_pg.py). They are copies, never written by the application: statement
-triggers on respondents_answer rewrite them for every response a statement touched, whoever wrote
-the rows (a page save, the simulator's COPY, an erasure), so they cannot drift from the answers.
-The model does not declare them, so Django never reads or overwrites them. Other databases export
-through Python and do without.
+The triggers rewrite the copy of every response a statement touched, whoever wrote the rows (a page
+save, the simulator's COPY, an erasure), so it cannot drift from the answers; the application never
+writes it. Other databases export through Python and leave the table empty.
 """
 
-from django.db import migrations
+import django.db.models.deletion
+from django.db import migrations, models
 
-FORWARD = """
-ALTER TABLE respondents_response
-    ADD COLUMN answer_values jsonb,
-    ADD COLUMN other_texts jsonb;
-
+TRIGGERS = """
 CREATE FUNCTION respondents_copy_answers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE respondents_response r
-    SET answer_values = copied.answer_values, other_texts = copied.other_texts
-    FROM (
-        SELECT touched.response_id,
-               jsonb_object_agg(a.question_id::text, a.value) FILTER (WHERE a.id IS NOT NULL)
-                   AS answer_values,
+    DELETE FROM respondents_answercopy copy
+    WHERE copy.response_id IN (SELECT response_id FROM touched)
+      AND NOT EXISTS (SELECT 1 FROM respondents_answer a WHERE a.response_id = copy.response_id);
+    -- Each response's answers through the (response, question) index, however many responses
+    -- the statement touched: a page save touches one, a bulk load thousands.
+    INSERT INTO respondents_answercopy (response_id, answer_values, other_texts)
+    SELECT touched.response_id, copied.answer_values, copied.other_texts
+    FROM (SELECT DISTINCT response_id FROM touched) touched
+    CROSS JOIN LATERAL (
+        SELECT jsonb_object_agg(a.question_id::text, a.value) AS answer_values,
                jsonb_object_agg(a.question_id::text, a.other_text) FILTER (WHERE a.other_text <> '')
                    AS other_texts
-        FROM (SELECT DISTINCT response_id FROM touched) touched
-        LEFT JOIN respondents_answer a ON a.response_id = touched.response_id
-        GROUP BY touched.response_id
+        FROM respondents_answer a WHERE a.response_id = touched.response_id
     ) copied
-    WHERE r.id = copied.response_id;
+    WHERE copied.answer_values IS NOT NULL
+    ON CONFLICT (response_id) DO UPDATE
+        SET answer_values = excluded.answer_values, other_texts = excluded.other_texts;
     RETURN NULL;
 END
 $$;
@@ -42,37 +41,51 @@ CREATE TRIGGER respondents_answers_updated AFTER UPDATE ON respondents_answer
 CREATE TRIGGER respondents_answers_deleted AFTER DELETE ON respondents_answer
     REFERENCING OLD TABLE AS touched FOR EACH STATEMENT EXECUTE FUNCTION respondents_copy_answers();
 
-UPDATE respondents_response r
-SET answer_values = copied.answer_values, other_texts = copied.other_texts
-FROM (
-    SELECT response_id,
-           jsonb_object_agg(question_id::text, value) AS answer_values,
-           jsonb_object_agg(question_id::text, other_text) FILTER (WHERE other_text <> '') AS other_texts
-    FROM respondents_answer GROUP BY response_id
-) copied
-WHERE r.id = copied.response_id;
+INSERT INTO respondents_answercopy (response_id, answer_values, other_texts)
+SELECT response_id,
+       jsonb_object_agg(question_id::text, value),
+       jsonb_object_agg(question_id::text, other_text) FILTER (WHERE other_text <> '')
+FROM respondents_answer GROUP BY response_id;
 """
 
-BACKWARD = """
+DROP_TRIGGERS = """
 DROP TRIGGER respondents_answers_inserted ON respondents_answer;
 DROP TRIGGER respondents_answers_updated ON respondents_answer;
 DROP TRIGGER respondents_answers_deleted ON respondents_answer;
 DROP FUNCTION respondents_copy_answers();
-ALTER TABLE respondents_response DROP COLUMN answer_values, DROP COLUMN other_texts;
 """
 
 
-def forward(apps, schema_editor):
+def create_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
+        schema_editor.execute(TRIGGERS)
 
 
-def backward(apps, schema_editor):
+def drop_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
+        schema_editor.execute(DROP_TRIGGERS)
 
 
 class Migration(migrations.Migration):
     dependencies = [("respondents", "0007_invitation_erased")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [
+        migrations.CreateModel(
+            name="AnswerCopy",
+            fields=[
+                (
+                    "response",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="respondents.response",
+                    ),
+                ),
+                ("answer_values", models.JSONField()),
+                ("other_texts", models.JSONField(null=True)),
+            ],
+        ),
+        migrations.RunPython(create_triggers, drop_triggers),
+    ]

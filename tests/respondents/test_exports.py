@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from consultation.models import AuditEntry
 from questionnaires.services import membership_set
 from respondents.exports import ExportOptions, csv_chunks, export_file_build, safe_text, write_sav
-from respondents.models import ExportFile, Invitation, Response
+from respondents.models import AnswerCopy, ExportFile, Invitation, Response
 from respondents.services import response_consent, response_save_domain, seed_invite
 from respondents.simulation import simulate_consultation
 from tests.factories import UserFactory
@@ -271,17 +271,19 @@ def test_postgresql_writes_the_same_csv_as_the_python_path(answered, researcher)
 
 
 def _stale_answer_copies() -> list[int]:
-    """Responses whose copied answers (migration 0008) differ from their answer rows."""
+    """Responses whose AnswerCopy differs from their answer rows (none without answers)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT r.id FROM respondents_response r LEFT JOIN (
+            """SELECT r.id FROM respondents_response r
+               LEFT JOIN respondents_answercopy c ON c.response_id = r.id
+               LEFT JOIN (
                    SELECT response_id, jsonb_object_agg(question_id::text, value) AS v,
                           jsonb_object_agg(question_id::text, other_text) FILTER (WHERE other_text <> '') AS o
                    FROM respondents_answer GROUP BY response_id
                ) a ON a.response_id = r.id
-               WHERE r.answer_values IS DISTINCT FROM a.v OR r.other_texts IS DISTINCT FROM a.o"""
+               WHERE c.answer_values IS DISTINCT FROM a.v OR c.other_texts IS DISTINCT FROM a.o"""
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -306,6 +308,12 @@ def test_each_response_carries_a_copy_of_its_answers_whoever_writes_them(answere
     assert _stale_answer_copies() == []
     Answer.objects.filter(response=response).delete()
     assert _stale_answer_copies() == []
+    assert not AnswerCopy.objects.filter(response=response).exists()
+    erase = Response.objects.filter(pk__in=Answer.objects.values("response_id")).first()
+    assert AnswerCopy.objects.filter(response=erase).exists()
+    erase.delete()  # as erasing a respondent does: answers, then the response
+    assert _stale_answer_copies() == []
+    assert not AnswerCopy.objects.filter(response_id=erase.pk).exists()
 
 
 def test_question_codes_never_take_an_export_columns_name(researcher, tmp_path):
