@@ -30,6 +30,11 @@ from .selectors import Chain, chain_summaries, largest_chain_seeds
 logger = logging.getLogger(__name__)
 
 SEEDS_SHOWN = 50
+# A snapshot is served, stale or not, until a refresh replaces it; after a day without any, the
+# next visitor computes the figures again.
+SNAPSHOT_KEPT_SECONDS = 24 * 60 * 60
+# One refresh at a time per snapshot; if its worker dies, another may be asked after this long.
+REFRESH_CLAIM_SECONDS = 5 * 60
 
 STATUS_COUNTS = {
     "invited": Count("id"),
@@ -153,22 +158,60 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
 
 
 def dashboard_snapshot(questionnaire: Questionnaire, language: str) -> Dashboard:
-    """The figures, computed at most once every DASHBOARD_SECONDS per questionnaire and language:
-    everyone watching, and every page's periodic refresh, reads the same snapshot. A cache that is
-    unreachable only means computing them each time."""
-    key = f"dashboard:{questionnaire.pk}:{questionnaire.revision}:{language}"
+    """The figures everyone watching reads: one snapshot per questionnaire and language.
+
+    A snapshot older than DASHBOARD_SECONDS is still served while a Celery task computes the next
+    (one task at a time per snapshot), so a page waits for the figures only the first time anyone
+    opens them. Without a cache, or when the broker cannot take the task, they are computed in the
+    request, as they would be without either.
+    """
+    key = _snapshot_key(questionnaire, language)
     try:
         figures = cache.get(key)
     except Exception:  # the cache is down: compute, as without it
         logger.warning("Dashboard cache unreachable", exc_info=True)
-        figures = None
+        return dashboard(questionnaire, language)
     if figures is None:
-        figures = dashboard(questionnaire, language)
-        try:
-            cache.set(key, figures, settings.DASHBOARD_SECONDS)
-        except Exception:
-            logger.warning("Dashboard cache unreachable", exc_info=True)
+        return dashboard_refresh(questionnaire, language)
+    if figures.computed_at < timezone.now() - timedelta(seconds=settings.DASHBOARD_SECONDS):
+        return _refresh_later(questionnaire, language) or figures
     return figures
+
+
+def dashboard_refresh(questionnaire: Questionnaire, language: str) -> Dashboard:
+    """Compute the figures and keep them as the snapshot (for a day unless refreshed sooner)."""
+    figures = dashboard(questionnaire, language)
+    key = _snapshot_key(questionnaire, language)
+    try:
+        cache.set(key, figures, SNAPSHOT_KEPT_SECONDS)
+        cache.delete(f"{key}:refreshing")  # the next old snapshot may ask again
+    except Exception:
+        logger.warning("Dashboard cache unreachable", exc_info=True)
+    return figures
+
+
+def _snapshot_key(questionnaire: Questionnaire, language: str) -> str:
+    return f"dashboard:{questionnaire.pk}:{questionnaire.revision}:{language}"
+
+
+def _refresh_later(questionnaire: Questionnaire, language: str) -> Dashboard | None:
+    """Ask a worker for new figures, unless one is already on it; returns figures computed here
+    instead if the broker is unreachable."""
+    from .tasks import refresh_dashboard_task
+
+    claim = f"{_snapshot_key(questionnaire, language)}:refreshing"
+    try:
+        if not cache.add(claim, True, REFRESH_CLAIM_SECONDS):
+            return None  # another request asked already
+    except Exception:
+        logger.warning("Dashboard cache unreachable", exc_info=True)
+        return None
+    try:
+        refresh_dashboard_task.delay(questionnaire.pk, language)
+    except Exception:  # the broker is down: no worker will come, so compute here
+        logger.warning("Could not queue the dashboard refresh; computing it now", exc_info=True)
+        return dashboard_refresh(questionnaire, language)
+    return None
 
 
 def _wave_label(wave: int) -> str:

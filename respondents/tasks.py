@@ -31,3 +31,15 @@ def build_export_file_task(export_id: int) -> None:
     from .exports import export_file_build
 
     export_file_build(export_id)
+
+
+@shared_task(ignore_result=True)
+def refresh_dashboard_task(questionnaire_id: int, language: str) -> None:
+    """Compute a questionnaire's dashboard figures into the snapshot its watchers read."""
+    from questionnaires.models import Questionnaire
+
+    from .dashboard import dashboard_refresh
+
+    questionnaire = Questionnaire.objects.filter(pk=questionnaire_id).first()
+    if questionnaire is not None:
+        dashboard_refresh(questionnaire, language)

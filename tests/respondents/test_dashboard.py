@@ -161,6 +161,49 @@ def test_everyone_watching_reads_one_snapshot_for_a_few_seconds(
     assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
 
 
+def test_an_old_snapshot_is_served_while_a_worker_computes_the_next(
+    consultation, client_for, researcher, settings, monkeypatch
+):
+    from respondents import tasks
+
+    questionnaire, _ = consultation
+    client = client_for(researcher)
+    url = f"/dashboard/{questionnaire.slug}/data.json"
+    first = client.get(url).json()  # the first view computes the figures
+    seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+    queued = []
+    monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", lambda *args: queued.append(args))
+    settings.DASHBOARD_SECONDS = 0  # every snapshot is old at once
+
+    assert client.get(url).json()["total"] == first["total"]
+    assert client.get(url).json()["total"] == first["total"]
+    assert queued == [(questionnaire.pk, questionnaire.default_language)]  # asked once, not per view
+
+    tasks.refresh_dashboard_task(*queued[0])  # the worker's turn
+    assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
+
+
+def test_when_the_broker_cannot_take_the_refresh_the_figures_are_computed_in_the_request(
+    consultation, client_for, researcher, settings, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from respondents import tasks
+
+    def broker_down(*args):
+        raise OperationalError("connection refused")
+
+    questionnaire, _ = consultation
+    client = client_for(researcher)
+    url = f"/dashboard/{questionnaire.slug}/data.json"
+    first = client.get(url).json()
+    seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+    monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", broker_down)
+    settings.DASHBOARD_SECONDS = 0
+
+    assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
+
+
 def test_the_dashboard_still_works_when_the_cache_is_down(consultation, client_for, monkeypatch):
     class Down:
         def get(self, *args, **kwargs):
