@@ -111,6 +111,8 @@ class Dashboard:
     reminder_days: list[date]
     after_reminders: list[dict]
     drop_off: list[dict]
+    largest_seeds: list[int]  # ids of the SEEDS_SHOWN largest chains' seeds, largest first
+    recruitment: tuple[list[str], list[list[int]]]  # recruitment_matrix
     computed_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -135,6 +137,7 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
         regions[region_of(row["country"])].add(tally)
         waves.setdefault(row["wave"], Tally(label=_wave_label(row["wave"]))).add(tally)
 
+    largest = largest_chain_seeds(questionnaire, SEEDS_SHOWN)
     elsewhere = _answered_another_country(questionnaire)
     by_country = []
     for code, tally in countries_.items():
@@ -149,7 +152,9 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
         by_country=by_country,
         by_region=[tally for tally in regions.values() if tally.invited],
         by_wave=[waves[wave] for wave in sorted(waves)],
-        by_seed=_by_seed(questionnaire),
+        by_seed=_by_seed(questionnaire, largest),
+        largest_seeds=largest,
+        recruitment=recruitment_matrix(questionnaire),
         by_answer=_by_answer(questionnaire, language),
         **_timeline(questionnaire, invitations),
         drop_off=_drop_off(questionnaire, language),
@@ -218,10 +223,8 @@ def _wave_label(wave: int) -> str:
     return "Seeds (wave 0)" if wave == 0 else f"Wave {wave}"
 
 
-def _by_seed(questionnaire: Questionnaire, limit: int = SEEDS_SHOWN) -> list[Tally]:
-    """The largest chains only, counted in SQL: their seeds first, then the full tallies of just
-    those chains (their members by index)."""
-    largest = largest_chain_seeds(questionnaire, limit)
+def _by_seed(questionnaire: Questionnaire, largest: list[int]) -> list[Tally]:
+    """The largest chains only (`largest`: their seeds' ids), tallied from their members by index."""
     rows = (
         Invitation.objects.filter(Q(pk__in=largest) | Q(seed_id__in=largest))
         .annotate(chain=Coalesce("seed_id", "id"))
@@ -366,12 +369,12 @@ class ChainNode:
 
 
 def chain_summaries_top(
-    questionnaire: Questionnaire, *, limit: int = SEEDS_SHOWN, also: int | None = None
+    questionnaire: Questionnaire, largest: list[int], *, also: int | None = None
 ) -> list[Chain]:
-    """The `limit` largest chains, and the chain of seed number `also` wherever it ranks, largest first."""
-    ids = largest_chain_seeds(questionnaire, limit)
+    """The chains of the seeds `largest` (ids, as the dashboard's snapshot keeps them), and the chain
+    of seed number `also` wherever it ranks, largest first."""
     seeds = Invitation.objects.filter(questionnaire=questionnaire, wave=0).filter(
-        Q(pk__in=ids) | Q(number=also) if also is not None else Q(pk__in=ids)
+        Q(pk__in=largest) | Q(number=also) if also is not None else Q(pk__in=largest)
     )
     return sorted(
         chain_summaries(questionnaire, list(seeds)), key=lambda chain: (-chain.size, chain.seed.number)

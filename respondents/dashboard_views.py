@@ -15,10 +15,8 @@ from .dashboard import (
     chain_summaries_top,
     chain_tree,
     dashboard_snapshot,
-    recruitment_matrix,
     tree_nodes,
 )
-from .models import Invitation
 
 
 @require_GET
@@ -60,11 +58,14 @@ def data(request, questionnaire: Questionnaire):
 def chains(request, questionnaire: Questionnaire):
     """Every seed's chain in figures, the region-to-region matrix, and one seed's tree drawn."""
     chosen = request.GET.get("seed", "")
+    # The largest chains, the matrix and the seed count come with the dashboard's snapshot.
+    figures = dashboard_snapshot(questionnaire, questionnaire.default_language)
     summaries = chain_summaries_top(
         questionnaire,
+        figures.largest_seeds,
         also=int(chosen) if chosen.isascii() and chosen.isdecimal() and len(chosen) <= 9 else None,
     )
-    regions, matrix = recruitment_matrix(questionnaire)
+    regions, matrix = figures.recruitment
     selected = next(
         (s for s in summaries if str(s.seed.number) == chosen), summaries[0] if summaries else None
     )
@@ -78,7 +79,8 @@ def chains(request, questionnaire: Questionnaire):
         {
             "questionnaire": questionnaire,
             "summaries": summaries[:SEEDS_SHOWN],
-            "seed_count": Invitation.objects.filter(questionnaire=questionnaire, wave=0).count(),
+            "seed_count": figures.seed_count,
+            "computed_at": figures.computed_at,
             "selected": selected,
             "tree": tree,
             "regions": regions,
