@@ -89,6 +89,7 @@ def main() -> None:
     from django.core.cache import cache
 
     settings.DASHBOARD_SECONDS = 0
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # production: a worker takes the refresh
     cache.add(
         f"dashboard:{questionnaire.pk}:{questionnaire.revision}:{questionnaire.default_language}:refreshing",
         True,

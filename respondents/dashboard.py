@@ -204,6 +204,8 @@ def _refresh_later(questionnaire: Questionnaire, language: str) -> Dashboard | N
     instead if the broker is unreachable."""
     from .tasks import refresh_dashboard_task
 
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no worker (the embedded default): the task would run here
+        return dashboard_refresh(questionnaire, language)
     claim = f"{_snapshot_key(questionnaire, language)}:refreshing"
     try:
         if not cache.add(claim, True, REFRESH_CLAIM_SECONDS):
