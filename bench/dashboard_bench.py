@@ -64,7 +64,7 @@ def main() -> None:
     if not args.reuse:
         print(f"simulating {args.respondents:,} respondents …", flush=True)
         started = time.perf_counter()
-        simulate_consultation(questionnaire, respondents=args.respondents, seed=1)
+        simulate_consultation(questionnaire, respondents=args.respondents, seed=1, bulk_load=True)
         seconds = time.perf_counter() - started
         print(
             f"simulator: {args.respondents:,} respondents, {Answer.objects.count():,} answers, "

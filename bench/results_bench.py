@@ -106,7 +106,7 @@ def main() -> None:
     if not args.reuse:
         print(f"simulating {args.respondents:,} respondents …", flush=True)
         started = time.perf_counter()
-        simulate_consultation(questionnaire, respondents=args.respondents, seed=1)
+        simulate_consultation(questionnaire, respondents=args.respondents, seed=1, bulk_load=True)
         print(f"simulated in {time.perf_counter() - started:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -218,9 +218,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# The dashboard's figures are computed at most this often per questionnaire (its page refreshes every
-# minute); everyone watching reads the same snapshot, and an older one is served while a worker
-# computes the next.
+# A dashboard snapshot this old is refreshed (its page reloads its figures every minute): everyone
+# watching reads the same snapshot, and an older one is served while a worker computes the next.
 DASHBOARD_SECONDS = env.int("DASHBOARD_SECONDS", default=30)
 
 # --- Outbox ---------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ SEEDS_SHOWN = 50
 SNAPSHOT_KEPT_SECONDS = 24 * 60 * 60
 # One refresh at a time per snapshot; if its worker dies, another may be asked after this long.
 REFRESH_CLAIM_SECONDS = 5 * 60
+# Past this age a snapshot is never served: the request computes the figures (workers are missing).
+STALE_LIMIT_SECONDS = 10 * 60
 
 STATUS_COUNTS = {
     "invited": Count("id"),
@@ -165,10 +167,11 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
 def dashboard_snapshot(questionnaire: Questionnaire, language: str) -> Dashboard:
     """The figures everyone watching reads: one snapshot per questionnaire and language.
 
-    A snapshot older than DASHBOARD_SECONDS is still served while a Celery task computes the next
+    A snapshot older than DASHBOARD_SECONDS is still served while a Celery worker computes the next
     (one task at a time per snapshot), so a page waits for the figures only the first time anyone
-    opens them. Without a cache, or when the broker cannot take the task, they are computed in the
-    request, as they would be without either.
+    opens them. The request computes them itself when no worker can help: tasks run in-process, the
+    cache is not shared with the workers, the broker cannot take the task, or a snapshot has grown
+    older than STALE_LIMIT_SECONDS (a worker that never came). Without a cache, every request does.
     """
     key = _snapshot_key(questionnaire, language)
     try:
@@ -178,9 +181,12 @@ def dashboard_snapshot(questionnaire: Questionnaire, language: str) -> Dashboard
         return dashboard(questionnaire, language)
     if figures is None:
         return dashboard_refresh(questionnaire, language)
-    if figures.computed_at < timezone.now() - timedelta(seconds=settings.DASHBOARD_SECONDS):
-        return _refresh_later(questionnaire, language) or figures
-    return figures
+    age = (timezone.now() - figures.computed_at).total_seconds()
+    if age <= settings.DASHBOARD_SECONDS:
+        return figures
+    if age > STALE_LIMIT_SECONDS or not _workers_share_the_cache():
+        return dashboard_refresh(questionnaire, language)
+    return _refresh_later(questionnaire, language) or figures
 
 
 def dashboard_refresh(questionnaire: Questionnaire, language: str) -> Dashboard:
@@ -196,7 +202,16 @@ def dashboard_refresh(questionnaire: Questionnaire, language: str) -> Dashboard:
 
 
 def _snapshot_key(questionnaire: Questionnaire, language: str) -> str:
-    return f"dashboard:{questionnaire.pk}:{questionnaire.revision}:{language}"
+    # The version changes with the snapshot's fields, so a deployment never reads an older shape.
+    return f"dashboard:v2:{questionnaire.pk}:{questionnaire.revision}:{language}"
+
+
+def _workers_share_the_cache() -> bool:
+    """A worker's figures reach the web processes only through a cache they share (Redis, not memory)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    backend = settings.CACHES["default"]["BACKEND"]
+    return not backend.endswith(("LocMemCache", "DummyCache"))
 
 
 def _refresh_later(questionnaire: Questionnaire, language: str) -> Dashboard | None:
@@ -204,8 +219,6 @@ def _refresh_later(questionnaire: Questionnaire, language: str) -> Dashboard | N
     instead if the broker is unreachable."""
     from .tasks import refresh_dashboard_task
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:  # no worker (the embedded default): the task would run here
-        return dashboard_refresh(questionnaire, language)
     claim = f"{_snapshot_key(questionnaire, language)}:refreshing"
     try:
         if not cache.add(claim, True, REFRESH_CLAIM_SECONDS):

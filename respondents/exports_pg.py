@@ -184,8 +184,8 @@ def copy_csv_rows(
     query = copy_query(questionnaire, options, columns, questionnaire_definition(questionnaire))
     decoder = codecs.getincrementaldecoder("utf-8")()  # a character may straddle two chunks
     with transaction.atomic(), connection.cursor() as cursor:
-        # One query sorts and joins every respondent: room to do it in memory (for this
-        # transaction only) rather than in batches on disk.
+        # The query sorts and hash-joins every respondent: each of those steps may use up to 64 MB
+        # (in this transaction only) instead of spilling to disk in batches.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         with cursor.cursor.copy(query) as copy:
             for data in copy:

@@ -290,8 +290,8 @@ class AnswerCopy(models.Model):
     """A response's answers as two JSON objects (question id to value, to "other" text), for the CSV
     export on PostgreSQL, which spreads each into its columns instead of gathering the answer rows.
 
-    Written only by statement triggers on the answers table (migration 0008), whoever writes the
-    answers, so it cannot drift from them; never by the application. A response without answers
+    Written only by statement triggers on the answers table (migration 0008), whichever code writes
+    the answers (a TRUNCATE or disabled triggers aside); never by the application. A response without answers
     has none. On other databases the table stays empty: their export reads the answers in Python.
     Kept apart from Response so that its rows, read by every page save and dashboard, stay narrow.
     """

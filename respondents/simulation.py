@@ -50,9 +50,9 @@ OPEN_ANSWERS = (
 )
 CHUNK = 2000
 FILLED = (Invitation, InvitationEvent, Nomination, OutboxMessage, Response, Answer, Selection, AnswerCopy)
-# From this size on, a run on PostgreSQL checks its foreign keys and builds its indexes once at the
-# end (see _bulk_load); smaller runs leave the tables as they are.
-BULK_LOAD_RESPONDENTS = 5000
+# How long a bulk load waits for its table locks before giving up (rather than queueing every other
+# session behind it).
+BULK_LOAD_LOCK_TIMEOUT = "5s"
 # Snowball studies stop after a few waves; beyond it, new seeds start new chains.
 DEEPEST_WAVE = 5
 
@@ -79,15 +79,17 @@ def _own_timestamps():
 @contextmanager
 def _bulk_load(*, enabled: bool):
     """Checks the simulated rows' foreign keys, and builds the tables' plain indexes, once, after
-    every row is written.
+    every row is written (asked for with bulk_load, on PostgreSQL).
 
     Row by row, PostgreSQL's foreign-key checks and index inserts took longer than writing the rows.
     Its own advice for bulk loads ("Populating a Database") is to drop both and add them back: adding
     a key checks every row in one join, and building an index sorts once. The same keys and indexes,
     by name and definition, come back before the transaction commits, so no other session ever sees
-    a table without them (they wait for the run instead: the tables stay locked until it commits). A
-    row that breaks a key makes the ALTER fail, and the whole run is rolled back. Unique indexes stay,
-    so a duplicate still fails on its row.
+    a table without them. The price: until the run commits, the filled tables and the ones their keys
+    point to (questionnaires and questions) are locked, so every other session waits; hence never
+    beside real respondents, and a lock that cannot be had within BULK_LOAD_LOCK_TIMEOUT fails the
+    run instead of queueing everyone behind it. A row that breaks a key makes the ALTER fail, and the
+    whole run is rolled back. Unique indexes stay, so a duplicate still fails on its row.
     """
     if not enabled or connection.vendor != "postgresql":
         yield
@@ -109,6 +111,7 @@ def _bulk_load(*, enabled: bool):
             [tables],
         )
         indexes = cursor.fetchall()
+        cursor.execute(f"SET LOCAL lock_timeout = '{BULK_LOAD_LOCK_TIMEOUT}'")
         # Rows this transaction wrote before still have their checks queued, and PostgreSQL alters no
         # table with checks pending: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -123,7 +126,10 @@ def _bulk_load(*, enabled: bool):
             cursor.execute(definition)
         for table, name, definition in keys:
             cursor.execute(f"ALTER TABLE {_quoted(table)} ADD CONSTRAINT {_quoted(name)} {definition}")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django's keys are declared
+        # Back to checking at commit, the mode Django declares every key with (INITIALLY DEFERRED).
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table in tables:  # the planner's statistics, as autovacuum would later
+            cursor.execute(f"ANALYZE {_quoted(table)}")
 
 
 def _quoted(name: str) -> str:
@@ -138,9 +144,19 @@ def _outcome(rng: random.Random) -> str:
 
 
 def simulate_consultation(
-    questionnaire: Questionnaire, *, respondents: int, seed: int, days: int = 30, now: datetime | None = None
+    questionnaire: Questionnaire,
+    *,
+    respondents: int,
+    seed: int,
+    days: int = 30,
+    now: datetime | None = None,
+    bulk_load: bool = False,
 ) -> int:
-    """Add `respondents` invitations (about one seed in eight) with their responses; returns how many."""
+    """Add `respondents` invitations (about one seed in eight) with their responses; returns how many.
+
+    bulk_load (PostgreSQL, for large runs on a database of their own) checks keys and builds indexes
+    once at the end, locking the tables meanwhile: see _bulk_load.
+    """
     rng = random.Random(seed)
     now = now or timezone.now()
     definition = questionnaire_definition(questionnaire)
@@ -150,7 +166,7 @@ def simulate_consultation(
         questionnaire, respondents, last.number if last else 0, rng, now - timedelta(days=days), now
     )
     # One transaction: a run is written whole or not at all.
-    with transaction.atomic(), _bulk_load(enabled=respondents >= BULK_LOAD_RESPONDENTS):
+    with transaction.atomic(), _bulk_load(enabled=bulk_load):
         _write(questionnaire, definition, ids, people, rng)
     return len(people)
 

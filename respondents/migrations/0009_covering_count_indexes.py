@@ -30,7 +30,7 @@ def drop_statistics(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("questionnaires", "0004_personal_data_purged_at"),
-        ("respondents", "0008_answers_copied_to_responses"),
+        ("respondents", "0008_answer_copies"),
     ]
 
     operations = [

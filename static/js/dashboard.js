@@ -66,7 +66,7 @@
     var stamp = document.getElementById("refreshed-at");
     if (stamp && data.computed_at) {
       stamp.setAttribute("datetime", data.computed_at);
-      stamp.textContent = new Date(data.computed_at).toLocaleTimeString();
+      stamp.textContent = new Date(data.computed_at).toLocaleString();  // with the date: a snapshot may be old
     }
   }
 

@@ -174,7 +174,8 @@ def test_an_old_snapshot_is_served_while_a_worker_computes_the_next(
     queued = []
     monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", lambda *args: queued.append(args))
     settings.DASHBOARD_SECONDS = 0  # every snapshot is old at once
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # a worker takes the task
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a worker takes the task …
+    monkeypatch.setattr("respondents.dashboard._workers_share_the_cache", lambda: True)  # … and shares it
 
     assert client.get(url).json()["total"] == first["total"]
     assert client.get(url).json()["total"] == first["total"]
@@ -200,8 +201,8 @@ def test_when_the_broker_cannot_take_the_refresh_the_figures_are_computed_in_the
     first = client.get(url).json()
     seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
     monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", broker_down)
+    monkeypatch.setattr("respondents.dashboard._workers_share_the_cache", lambda: True)
     settings.DASHBOARD_SECONDS = 0
-    settings.CELERY_TASK_ALWAYS_EAGER = False
 
     assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
 
@@ -218,6 +219,43 @@ def test_without_a_worker_an_old_snapshot_is_recomputed_in_the_request(
     assert settings.CELERY_TASK_ALWAYS_EAGER  # tasks run in-process, as on the embedded default
 
     assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
+
+
+def test_a_snapshot_past_the_stale_limit_is_recomputed_in_the_request(
+    consultation, client_for, researcher, settings, monkeypatch
+):
+    from respondents import tasks
+
+    questionnaire, _ = consultation
+    client = client_for(researcher)
+    url = f"/dashboard/{questionnaire.slug}/data.json"
+    first = client.get(url).json()
+    seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+    queued = []
+    monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr("respondents.dashboard._workers_share_the_cache", lambda: True)
+    monkeypatch.setattr("respondents.dashboard.STALE_LIMIT_SECONDS", 0)  # the worker never came
+    settings.DASHBOARD_SECONDS = 0
+
+    assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
+    assert queued == []
+
+
+@pytest.mark.parametrize(
+    ("backend", "eager", "shared"),
+    [
+        ("django.core.cache.backends.redis.RedisCache", False, True),
+        ("django.core.cache.backends.locmem.LocMemCache", False, False),
+        ("django.core.cache.backends.dummy.DummyCache", False, False),
+        ("django.core.cache.backends.redis.RedisCache", True, False),
+    ],
+)
+def test_only_workers_that_share_the_cache_refresh_the_snapshot(settings, backend, eager, shared):
+    from respondents.dashboard import _workers_share_the_cache
+
+    settings.CACHES = {"default": {"BACKEND": backend}}
+    settings.CELERY_TASK_ALWAYS_EAGER = eager
+    assert _workers_share_the_cache() is shared
 
 
 def test_the_dashboard_still_works_when_the_cache_is_down(consultation, client_for, monkeypatch):

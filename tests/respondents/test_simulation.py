@@ -107,9 +107,7 @@ def test_a_large_run_writes_the_same_rows_and_puts_back_every_key_and_index(open
     Invitation.objects.filter(questionnaire=open_questionnaire).update(nominated_by=None, seed=None, wave=0)
     Invitation.objects.filter(questionnaire=open_questionnaire).delete()
     before = _keys_and_indexes()
-    monkeypatch.setattr(simulation, "BULK_LOAD_RESPONDENTS", 100)
-
-    simulate_consultation(open_questionnaire, respondents=120, seed=7)
+    simulate_consultation(open_questionnaire, respondents=120, seed=7, bulk_load=True)
 
     assert _consultation(open_questionnaire) == row_by_row
     assert _keys_and_indexes() == before
@@ -117,9 +115,8 @@ def test_a_large_run_writes_the_same_rows_and_puts_back_every_key_and_index(open
 
 
 @pytest.mark.postgresql
-def test_a_large_run_with_a_row_that_breaks_a_key_is_rolled_back_whole(open_questionnaire, monkeypatch):
+def test_a_bulk_load_with_a_row_that_breaks_a_key_is_rolled_back_whole(open_questionnaire, monkeypatch):
     before = _keys_and_indexes()
-    monkeypatch.setattr(simulation, "BULK_LOAD_RESPONDENTS", 10)
     write = simulation._write
 
     def with_a_stray_answer(questionnaire, definition, ids, people, rng):
@@ -132,7 +129,7 @@ def test_a_large_run_with_a_row_that_breaks_a_key_is_rolled_back_whole(open_ques
 
     monkeypatch.setattr(simulation, "_write", with_a_stray_answer)
     with pytest.raises(IntegrityError):
-        simulate_consultation(open_questionnaire, respondents=20, seed=7)
+        simulate_consultation(open_questionnaire, respondents=20, seed=7, bulk_load=True)
 
     assert not Invitation.objects.filter(questionnaire=open_questionnaire).exists()
     assert not Answer.objects.exists()
