@@ -161,16 +161,22 @@ def test_everyone_watching_reads_one_snapshot_for_a_few_seconds(
     assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
 
 
-def test_an_old_snapshot_is_served_while_a_worker_computes_the_next(
-    consultation, client_for, researcher, settings, monkeypatch
-):
-    from respondents import tasks
-
+@pytest.fixture
+def watched(consultation, client_for, researcher):
+    """A snapshot someone opened, then an invitation it does not count yet: (questionnaire, client,
+    the figures' URL, the first figures)."""
     questionnaire, _ = consultation
     client = client_for(researcher)
     url = f"/dashboard/{questionnaire.slug}/data.json"
     first = client.get(url).json()  # the first view computes the figures
     seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+    return questionnaire, client, url, first
+
+
+def test_an_old_snapshot_is_served_while_a_worker_computes_the_next(watched, settings, monkeypatch):
+    from respondents import tasks
+
+    questionnaire, client, url, first = watched
     queued = []
     monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", lambda *args: queued.append(args))
     settings.DASHBOARD_SECONDS = 0  # every snapshot is old at once
@@ -186,7 +192,7 @@ def test_an_old_snapshot_is_served_while_a_worker_computes_the_next(
 
 
 def test_when_the_broker_cannot_take_the_refresh_the_figures_are_computed_in_the_request(
-    consultation, client_for, researcher, settings, monkeypatch
+    watched, settings, monkeypatch
 ):
     from kombu.exceptions import OperationalError
 
@@ -195,11 +201,7 @@ def test_when_the_broker_cannot_take_the_refresh_the_figures_are_computed_in_the
     def broker_down(*args):
         raise OperationalError("connection refused")
 
-    questionnaire, _ = consultation
-    client = client_for(researcher)
-    url = f"/dashboard/{questionnaire.slug}/data.json"
-    first = client.get(url).json()
-    seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+    _questionnaire, client, url, first = watched
     monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", broker_down)
     monkeypatch.setattr("respondents.dashboard._workers_share_the_cache", lambda: True)
     settings.DASHBOARD_SECONDS = 0
@@ -207,30 +209,18 @@ def test_when_the_broker_cannot_take_the_refresh_the_figures_are_computed_in_the
     assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
 
 
-def test_without_a_worker_an_old_snapshot_is_recomputed_in_the_request(
-    consultation, client_for, researcher, settings
-):
-    questionnaire, _ = consultation
-    client = client_for(researcher)
-    url = f"/dashboard/{questionnaire.slug}/data.json"
-    first = client.get(url).json()
-    seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+def test_without_a_worker_an_old_snapshot_is_recomputed_in_the_request(watched, settings):
+    _questionnaire, client, url, first = watched
     settings.DASHBOARD_SECONDS = 0
     assert settings.CELERY_TASK_ALWAYS_EAGER  # tasks run in-process, as on the embedded default
 
     assert client.get(url).json()["total"]["invited"] == first["total"]["invited"] + 1
 
 
-def test_a_snapshot_past_the_stale_limit_is_recomputed_in_the_request(
-    consultation, client_for, researcher, settings, monkeypatch
-):
+def test_a_snapshot_past_the_stale_limit_is_recomputed_in_the_request(watched, settings, monkeypatch):
     from respondents import tasks
 
-    questionnaire, _ = consultation
-    client = client_for(researcher)
-    url = f"/dashboard/{questionnaire.slug}/data.json"
-    first = client.get(url).json()
-    seed_invite(questionnaire=questionnaire, email="late@example.gov", country="CA", actor=researcher)
+    _questionnaire, client, url, first = watched
     queued = []
     monkeypatch.setattr(tasks.refresh_dashboard_task, "delay", lambda *args: queued.append(args))
     monkeypatch.setattr("respondents.dashboard._workers_share_the_cache", lambda: True)
