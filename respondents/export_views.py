@@ -14,19 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from questionnaires.access import questionnaire_action_required
 from questionnaires.models import Questionnaire
 from questionnaires.permissions import Action
-from questionnaires.selectors import questionnaire_definition
 
-from .exports import (
-    EDGE_COLUMNS,
-    ExportOptions,
-    audit_columns,
-    csv_chunks,
-    edge_csv_chunks,
-    export_audit,
-    export_columns,
-    export_count,
-    export_file_request,
-)
+from .exports import ExportOptions, csv_export, export_count, export_file_request
 from .models import ExportFile
 
 
@@ -93,23 +82,10 @@ def exports(request: HttpRequest, questionnaire: Questionnaire) -> HttpResponse:
 
 
 def _export(request: HttpRequest, questionnaire: Questionnaire, fmt: str, options: ExportOptions):
-    language = questionnaire.default_language
     if fmt in ("csv", "edges"):  # streamed at once, audited first
-        if fmt == "csv":
-            columns = audit_columns(
-                export_columns(questionnaire_definition(questionnaire), options, language)
-            )
-            chunks, suffix = csv_chunks(questionnaire, options, language), "responses"
-        else:
-            columns, chunks, suffix = (
-                list(EDGE_COLUMNS),
-                edge_csv_chunks(questionnaire, options),
-                "recruitment",
-            )
-        export_audit(
-            questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options, columns=columns
-        )
+        chunks = csv_export(questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options)
         response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+        suffix = "responses" if fmt == "csv" else "recruitment"
         response["Content-Disposition"] = f'attachment; filename="{_filename(questionnaire, suffix)}"'
         return response
     export_file_request(questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -542,20 +542,21 @@ def edge_csv_chunks(questionnaire: Questionnaire, options: ExportOptions) -> Ite
     yield buffer.getvalue()
 
 
-def audit_columns(columns: Iterable[Column]) -> list[str]:
-    return [column.name for column in columns]
-
-
 # --- Requests: audited, and files built by a task --------------------------------------------------
 
 
-def export_audit(
-    *, questionnaire: Questionnaire, actor, fmt: str, options: ExportOptions, columns: list[str]
-):
+def export_audit(*, questionnaire: Questionnaire, actor, fmt: str, options: ExportOptions) -> None:
     """Every export is in the audit log: who, when, which format, which responses and columns."""
     from consultation.audit import audit_record
     from consultation.models import AuditEntry
 
+    if fmt == "edges":
+        columns = list(EDGE_COLUMNS)
+    else:
+        definition = questionnaire_definition(questionnaire)
+        columns = [
+            column.name for column in export_columns(definition, options, questionnaire.default_language)
+        ]
     audit_record(
         actor=actor,
         action=AuditEntry.Action.RESPONSES_EXPORTED,
@@ -563,6 +564,15 @@ def export_audit(
         questionnaire=questionnaire,
         detail={"format": fmt, **options.as_dict(), "columns": columns},
     )
+
+
+def csv_export(*, questionnaire: Questionnaire, actor, fmt: str, options: ExportOptions) -> Iterator[str]:
+    """A streamed CSV: the responses ("csv") or the recruitment chain ("edges"), audited before its
+    first row is read."""
+    export_audit(questionnaire=questionnaire, actor=actor, fmt=fmt, options=options)
+    if fmt == "edges":
+        return edge_csv_chunks(questionnaire, options)
+    return csv_chunks(questionnaire, options, questionnaire.default_language)
 
 
 def export_file_request(*, questionnaire: Questionnaire, actor, fmt: str, options: ExportOptions):
@@ -577,12 +587,7 @@ def export_file_request(*, questionnaire: Questionnaire, actor, fmt: str, option
         export = ExportFile.objects.create(
             questionnaire=questionnaire, requested_by=actor, format=fmt, options=options.as_dict()
         )
-        columns = export_columns(
-            questionnaire_definition(questionnaire), options, questionnaire.default_language
-        )
-        export_audit(
-            questionnaire=questionnaire, actor=actor, fmt=fmt, options=options, columns=audit_columns(columns)
-        )
+        export_audit(questionnaire=questionnaire, actor=actor, fmt=fmt, options=options)
         transaction.on_commit(lambda: build_export_file_task.delay(export.pk))
     return export
 

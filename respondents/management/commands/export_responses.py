@@ -5,18 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from questionnaires.models import Questionnaire
-from questionnaires.selectors import questionnaire_definition
-from respondents.exports import (
-    EDGE_COLUMNS,
-    ExportOptions,
-    audit_columns,
-    csv_chunks,
-    edge_csv_chunks,
-    export_audit,
-    export_columns,
-    write_sav,
-    write_xlsx,
-)
+from respondents.exports import ExportOptions, csv_export, export_audit, write_sav, write_xlsx
 
 
 class Command(BaseCommand):
@@ -45,23 +34,8 @@ class Command(BaseCommand):
         export_options = ExportOptions(
             complete_only=complete_only, wave=wave, personal_data=with_personal_data
         )
-        language = questionnaire.default_language
-        columns = (
-            list(EDGE_COLUMNS)
-            if format == "edges"
-            else audit_columns(
-                export_columns(questionnaire_definition(questionnaire), export_options, language)
-            )
-        )
-        export_audit(
-            questionnaire=questionnaire, actor=None, fmt=format, options=export_options, columns=columns
-        )
         if format in ("csv", "edges"):
-            chunks = (
-                csv_chunks(questionnaire, export_options, language)
-                if format == "csv"
-                else edge_csv_chunks(questionnaire, export_options)
-            )
+            chunks = csv_export(questionnaire=questionnaire, actor=None, fmt=format, options=export_options)
             if output == "-":
                 for chunk in chunks:
                     self.stdout.write(chunk, ending="")
@@ -69,7 +43,10 @@ class Command(BaseCommand):
             with Path(output).open("w", encoding="utf-8", newline="") as handle:
                 for chunk in chunks:
                     handle.write(chunk)
-        elif format == "xlsx":
+            return
+        export_audit(questionnaire=questionnaire, actor=None, fmt=format, options=export_options)
+        language = questionnaire.default_language
+        if format == "xlsx":
             rows = write_xlsx(questionnaire, export_options, language, output)
             self.stderr.write(f"Wrote {rows} responses to {output}")
         else:
