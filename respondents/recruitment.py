@@ -61,6 +61,8 @@ def opt_out(*, invitation: Invitation) -> None:
     finish with the link they hold.
     """
     invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
+    if invitation.status == Invitation.Status.ERASED:
+        return  # no address is left to protect, and nothing more is recorded about the person
     now = timezone.now()
     if invitation.email:
         opt_out_address(invitation.email, now=now)

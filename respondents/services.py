@@ -53,6 +53,10 @@ class InvitationError(ValueError):
     """An invitation cannot be created; the message says why."""
 
 
+class InvitationErased(InvitationError):
+    """The invitation was erased on request: nothing more is done with it, whoever asks."""
+
+
 @dataclass(frozen=True)
 class CsvProblem:
     line: int
@@ -311,6 +315,15 @@ def _locked_invitation(invitation: Invitation, token: str | None = None) -> Invi
     )
     if token is not None and not constant_time_compare(locked.token, token):
         raise LinkReplaced
+    return locked
+
+
+def _locked_unerased(invitation: Invitation) -> Invitation:
+    """The invitation's row, locked, for an action on it (by staff, or a mail provider's report);
+    an erased one refuses every action, so nothing about the person is written again."""
+    locked = _locked_invitation(invitation)
+    if locked.status == Invitation.Status.ERASED:
+        raise InvitationErased(f"{locked.label} was erased: nothing more can be done with it.")
     return locked
 
 
@@ -602,7 +615,7 @@ def _cancel_pending(invitation: Invitation, reason: str) -> int:
 @transaction.atomic
 def invitation_resend(*, invitation: Invitation, actor) -> OutboxMessage:
     """Send the invitation again (same personal link) as a new outbox message."""
-    invitation = _locked_invitation(invitation)
+    invitation = _locked_unerased(invitation)
     if invitation.channel != Invitation.Channel.EMAIL or not invitation.email:
         raise InvitationError(f"{invitation.label} has no email address: it came by a forwarded link")
     if not accepts_answers(invitation.questionnaire):
@@ -635,7 +648,7 @@ def invitation_resend(*, invitation: Invitation, actor) -> OutboxMessage:
 @transaction.atomic
 def invitation_correct_address(*, invitation: Invitation, email: str, actor) -> OutboxMessage:
     """Replace a wrong or bouncing address and send the invitation to the new one."""
-    invitation = _locked_invitation(invitation)
+    invitation = _locked_unerased(invitation)
     questionnaire = invitation.questionnaire
     if invitation.opted_out_at:
         # The person asked never to be emailed: a researcher's new address for them does not undo it.
@@ -670,7 +683,7 @@ def invitation_correct_address(*, invitation: Invitation, email: str, actor) -> 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
     """The link stops working (the neutral page), and nothing more is sent; answers already saved stay."""
-    invitation = _locked_invitation(invitation)
+    invitation = _locked_unerased(invitation)
     if invitation.status == Invitation.Status.REVOKED:
         return invitation
     invitation.status, invitation.revoked_at = Invitation.Status.REVOKED, timezone.now()
@@ -691,7 +704,7 @@ def invitation_mark_bounced(
     *, invitation: Invitation, reason: str, actor, source: str = "marked by hand"
 ) -> Invitation:
     """A bounce that arrived later (by mail, or from the provider): no more email to the address."""
-    invitation = _locked_invitation(invitation)
+    invitation = _locked_unerased(invitation)
     reason = (reason.strip() or "bounced")[:250]
     invitation.email_failed_at, invitation.email_failure = timezone.now(), f"{source}: {reason}"[:300]
     invitation.save(update_fields=["email_failed_at", "email_failure"])

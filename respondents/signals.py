@@ -49,9 +49,12 @@ def provider_event(sender, event, esp_name: str, **kwargs) -> None:
         return
     if not still_its_address:
         return  # a bounce from an address the invitation no longer uses
-    from .services import invitation_mark_bounced
+    from .services import InvitationErased, invitation_mark_bounced
 
     detail = event.mta_response or event.description or event.reject_reason or event.event_type
-    invitation_mark_bounced(
-        invitation=message.invitation, reason=str(detail), actor=None, source=f"reported by {esp_name}"
-    )
+    try:
+        invitation_mark_bounced(
+            invitation=message.invitation, reason=str(detail), actor=None, source=f"reported by {esp_name}"
+        )
+    except InvitationErased:
+        logger.info("%s %s event for an erased invitation: ignored", esp_name, event.event_type)

@@ -21,6 +21,7 @@ from .reminders import reminders_due_count, reminders_preview, reminders_send_no
 from .selectors import chain_summaries, nomination_counts
 from .services import (
     CsvError,
+    InvitationErased,
     InvitationError,
     invitation_correct_address,
     invitation_mark_bounced,
@@ -168,11 +169,11 @@ def _invitation_of(questionnaire: Questionnaire, number: int) -> Invitation:
 
 def _action(request, questionnaire: Questionnaire, number: int, act, done: str):
     invitation = _invitation_of(questionnaire, number)
-    if invitation.status == Invitation.Status.ERASED:
-        messages.error(request, f"{invitation.label} was erased: nothing more can be done with it.")
-        return invitation_detail_page(request, questionnaire, invitation, status=409)
     try:
         act(invitation)
+    except InvitationErased as error:
+        messages.error(request, str(error))
+        return invitation_detail_page(request, questionnaire, invitation, status=409)
     except InvitationError as error:
         messages.error(request, str(error))
         return invitation_detail_page(request, questionnaire, invitation, status=400)

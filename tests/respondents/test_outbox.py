@@ -181,3 +181,16 @@ def test_a_late_report_about_a_corrected_address_touches_only_the_old_address(pe
     invitation = Invitation.objects.get(pk=pending.invitation_id)
     assert invitation.email_failed_at is None and invitation.opted_out_at is None
     assert is_opted_out("ana@example.gov") and not is_opted_out("ana.new@example.gov")
+
+
+def test_late_reports_about_an_erased_invitation_write_nothing_about_the_person(pending, researcher):
+    from respondents.models import InvitationEvent
+    from respondents.privacy import respondent_erase
+
+    respondent_erase(invitation=pending.invitation, actor=researcher)
+    provider_reports("bounced", pending, mta_response="550 5.1.1 <ana@example.gov> unknown")
+    provider_reports("complained", pending)
+
+    invitation = Invitation.objects.get(pk=pending.invitation_id)
+    assert (invitation.email_failed_at, invitation.email_failure, invitation.status) == (None, "", "erased")
+    assert not InvitationEvent.objects.filter(invitation=invitation, kind="opted_out").exists()

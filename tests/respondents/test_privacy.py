@@ -256,6 +256,20 @@ def test_an_erasure_reaches_nominees_emails_export_files_and_stops_staff_actions
     assert response.status_code == 409
     invitation.refresh_from_db()
     assert invitation.status == "erased"
+    from respondents import services
+
+    for action in (
+        lambda: services.invitation_resend(invitation=invitation, actor=researcher),
+        lambda: services.invitation_revoke(invitation=invitation, actor=researcher),
+        lambda: services.invitation_mark_bounced(invitation=invitation, reason="550", actor=None),
+        lambda: services.invitation_correct_address(
+            invitation=invitation, email="new@example.gov", actor=None
+        ),
+    ):  # whoever calls the services, not only the staff pages
+        with pytest.raises(services.InvitationErased):
+            action()
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.email, invitation.email_failure) == ("erased", "", "")
 
 
 def test_a_closed_or_purged_questionnaire_invites_no_one(closed, researcher):
