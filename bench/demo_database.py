@@ -46,3 +46,44 @@ def demo_database(database_url: str, *, reuse: bool) -> None:
     import django
 
     django.setup()
+
+
+def simulated(questionnaire, respondents: int, *, reuse: bool) -> float | None:
+    """Fill the demo with `respondents` simulated ones (unless reusing a database a previous run
+    left) and return the seconds it took; then vacuum and analyze, as autovacuum would have by the
+    time anyone reads the figures (visibility map, statistics)."""
+    import time
+
+    from django.db import connection
+
+    from respondents.simulation import simulate_consultation
+
+    seconds = None
+    if not reuse:
+        print(f"simulating {respondents:,} respondents …", flush=True)
+        started = time.perf_counter()
+        simulate_consultation(questionnaire, respondents=respondents, seed=1, bulk_load=True)
+        seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return seconds
+
+
+def timed(client, url: str, runs: int, *, cold: bool = False) -> tuple[float, float]:
+    """Median and worst milliseconds of a GET, after one to compile templates and warm caches;
+    `cold` empties the cache before each (the dashboard's snapshot too)."""
+    import statistics
+    import time
+
+    from django.core.cache import cache
+
+    client.get(url)
+    times = []
+    for _ in range(runs):
+        if cold:
+            cache.clear()
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+    return statistics.median(times) * 1000, max(times) * 1000

@@ -21,20 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.demo_database import ROOT, SLUG, demo_database
+from bench.demo_database import ROOT, SLUG, demo_database, simulated, timed
 
 DEFAULT_DB = "postgres://postgres:postgres@127.0.0.1:5432/consultation_bench_results"
-
-
-def timed(client, url: str, runs: int) -> tuple[float, float]:
-    client.get(url)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.status_code
-    return statistics.median(times) * 1000, max(times) * 1000
 
 
 # Starts the command from a small process: a child's peak memory counts the pages of whoever forked
@@ -94,22 +83,16 @@ def main() -> None:
 
     demo_database(args.database_url, reuse=args.reuse)
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
 
     from questionnaires.models import Questionnaire
     from questionnaires.selectors import questionnaire_definition
     from respondents.models import Answer, Response
-    from respondents.simulation import simulate_consultation
 
     questionnaire = Questionnaire.objects.get(slug=SLUG)
-    if not args.reuse:
-        print(f"simulating {args.respondents:,} respondents …", flush=True)
-        started = time.perf_counter()
-        simulate_consultation(questionnaire, respondents=args.respondents, seed=1, bulk_load=True)
-        print(f"simulated in {time.perf_counter() - started:.0f} s", flush=True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    seconds = simulated(questionnaire, args.respondents, reuse=args.reuse)
+    if seconds is not None:
+        print(f"simulated in {seconds:.0f} s", flush=True)
     started_count = Response.objects.filter(questionnaire=questionnaire, started_at__isnull=False).count()
     print(f"{started_count:,} respondents who started, {Answer.objects.count():,} answers")
 
