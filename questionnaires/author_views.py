@@ -20,6 +20,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from consultation.numbers import whole_number
 from respondents.models import Invitation
 
 from .access import questionnaire_action_required
@@ -66,11 +67,6 @@ from .services import ALLOWED_TRANSITIONS, questionnaire_import, questionnaire_o
 
 AUTHOR_ROLES = (Membership.Role.OWNER, Membership.Role.RESEARCHER)
 MAX_ORDER_IDS = 1000
-
-
-def is_whole_number(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also accepts "²", which int() refuses."""
-    return text.isascii() and text.isdecimal() and len(text) <= 18
 
 
 def _count(rows) -> Coalesce:
@@ -457,20 +453,20 @@ def _posted_order(request: HttpRequest, current: list[int]) -> list[int] | None:
     """The new order: a full list of ids (drag-and-drop), or "<id>:up" / "<id>:down" (the buttons)."""
     if "move" in request.POST:
         pk, _, direction = request.POST["move"].partition(":")
-        if not is_whole_number(pk) or direction not in ("up", "down"):
+        if whole_number(pk) is None or direction not in ("up", "down"):
             return None
         if int(pk) not in current:
             return [int(pk)]  # an unknown id: the service refuses it by name
         return move_in_order(current, int(pk), direction)
     raw = request.POST.getlist("order")
-    if not raw or len(raw) > MAX_ORDER_IDS or not all(is_whole_number(value) for value in raw):
+    if not raw or len(raw) > MAX_ORDER_IDS or any(whole_number(value) is None for value in raw):
         return None
     return [int(value) for value in raw]
 
 
 def _moved_anchor(request: HttpRequest, kind: str, fallback: str) -> str:
     pk = request.POST.get("move", "").partition(":")[0]
-    return f"#{kind}-{pk}" if is_whole_number(pk) else fallback
+    return f"#{kind}-{pk}" if whole_number(pk) is not None else fallback
 
 
 def _order_response(

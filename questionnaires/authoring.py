@@ -32,6 +32,7 @@ from django.db.models import Max
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
+from consultation.numbers import whole_number
 
 from .definition_format import QuestionnaireDocument, canonical_condition, document_to_json, parse_document
 from .engine.checks import Problem, condition_shape_problems
@@ -750,9 +751,10 @@ class TextCell:
     @classmethod
     def parse(cls, key: str) -> TextCell | None:
         parts = key.split("-", 3)  # a language may have a region: pt-br
-        if len(parts) != 4 or not (parts[1].isascii() and parts[1].isdecimal()) or len(parts[1]) > 18:
+        pk = whole_number(parts[1]) if len(parts) == 4 else None
+        if pk is None:
             return None
-        return cls(parts[0], int(parts[1]), parts[2], parts[3])
+        return cls(parts[0], pk, parts[2], parts[3])
 
 
 TRANSLATABLE = {

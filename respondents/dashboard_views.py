@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from consultation.numbers import whole_number
 from questionnaires.access import questionnaire_action_required
 from questionnaires.models import Questionnaire
 from questionnaires.permissions import Action
@@ -63,7 +64,7 @@ def chains(request, questionnaire: Questionnaire):
     summaries = chain_summaries_top(
         questionnaire,
         figures.largest_seeds,
-        also=int(chosen) if chosen.isascii() and chosen.isdecimal() and len(chosen) <= 9 else None,
+        also=whole_number(chosen, digits=9),
     )
     regions, matrix = figures.recruitment
     selected = next(

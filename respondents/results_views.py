@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from consultation.numbers import whole_number
 from questionnaires.access import questionnaire_action_required
 from questionnaires.engine.definition import Breakdown, pick_text
 from questionnaires.models import Questionnaire
@@ -26,9 +27,11 @@ OPEN_PAGE = 100
 
 
 def _whole(text: str) -> int:
-    if not (text.isascii() and text.isdecimal()) or len(text) > 18:
+    """A posted whole number; ValueError (a 400 for the caller) for anything else."""
+    number = whole_number(text)
+    if number is None:
         raise ValueError(text)
-    return int(text)
+    return number
 
 
 class FiltersForm(forms.Form):

@@ -13,6 +13,8 @@ import logging
 from anymail.signals import EventType, tracking
 from django.dispatch import receiver
 
+from consultation.numbers import whole_number
+
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -28,9 +30,10 @@ def provider_event(sender, event, esp_name: str, **kwargs) -> None:
     ):
         return
     outbox_id = str((event.metadata or {}).get("outbox_id", ""))
+    message_id = whole_number(outbox_id)
     message = (
-        OutboxMessage.objects.select_related("invitation").filter(pk=int(outbox_id)).first()
-        if outbox_id.isascii() and outbox_id.isdecimal()
+        OutboxMessage.objects.select_related("invitation").filter(pk=message_id).first()
+        if message_id is not None
         else None
     )
     if message is None or message.invitation is None:
