@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -18,29 +19,36 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from questionnaires.models import Membership
+from questionnaires.permissions import ROLE_ACTIONS, Action
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/r/", "/healthz", "/anymail/")
 
 
+# The roles whose members may export answers in bulk, as the permission table grants it.
+EXPORTING_ROLES = [role for role, actions in ROLE_ACTIONS.items() if Action.EXPORT in actions]
+
+
 def needs_two_factor(user) -> bool:
     """Superusers, members who may export answers or see names on any questionnaire, and anyone
-    who chose to set up an authenticator (optional for the others, then asked for like theirs)."""
+    who chose to set up an authenticator (optional for the others, then asked for like theirs).
+    One query, asked afresh on each request, so a change of role counts at once."""
     if not user.is_authenticated:
         return False
     if user.is_superuser or user.is_staff:  # the admin can show names to staff with view rights
         return True
-    cached = getattr(user, "_needs_two_factor", None)
-    if cached is None:
-        cached = user._needs_two_factor = (
-            Membership.objects.filter(user=user)
-            .filter(
-                Q(role__in=[Membership.Role.OWNER, Membership.Role.RESEARCHER])
-                | Q(can_view_personal_data=True)
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .filter(
+            Exists(
+                Membership.objects.filter(user=OuterRef("pk")).filter(
+                    Q(role__in=EXPORTING_ROLES) | Q(can_view_personal_data=True)
+                )
             )
-            .exists()
-            or TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            | Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
         )
-    return cached
+        .exists()
+    )
 
 
 def confirmed_device(user) -> TOTPDevice | None:
