@@ -137,11 +137,9 @@ def questionnaire_member_remove(request, questionnaire: Questionnaire, membershi
 def questionnaire_purge(request, questionnaire: Questionnaire):
     """Owners remove every invitee's personal data once the questionnaire is closed: the dry run
     first, then a confirmation that names the questionnaire."""
-    from respondents.privacy import personal_data_purge, personal_data_report
+    from respondents.privacy import personal_data_purge, personal_data_report, purge_refusal
 
-    refusal = ""
-    if questionnaire.status != Questionnaire.Status.CLOSED:
-        refusal = f"The questionnaire is {questionnaire.status}: close it first."
+    refusal = purge_refusal(questionnaire)
     if request.method == "POST" and not refusal:
         if request.POST.get("confirm", "").strip() != questionnaire.slug:
             messages.error(

@@ -5,7 +5,7 @@ R-0040), the answers and the counts stay, so dashboards, results and pseudonymou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,6 +20,17 @@ from .models import ExportFile, Invitation, OutboxMessage
 
 # Audit entries whose detail may quote an address (a mail server's reply names the mailbox).
 AUDIT_ACTIONS_WITH_ADDRESSES = (AuditEntry.Action.INVITATION_BOUNCED,)
+
+
+# What an outbox row keeps of a person once their data goes: nothing but its kind, status and times.
+BLANK_MESSAGE = {
+    "to_email": "",
+    "subject": "",
+    "body_text": "",
+    "body_html": "",
+    "last_error": "",
+    "headers": {},
+}
 
 
 @dataclass(frozen=True)
@@ -62,32 +73,33 @@ def personal_data_report(questionnaire: Questionnaire) -> PurgeReport:
     return PurgeReport(invitations.count(), messages.count(), audit.count(), files.count())
 
 
+def purge_refusal(questionnaire: Questionnaire) -> str:
+    """Why the questionnaire's personal data cannot be purged now, or "" if it can."""
+    if questionnaire.status != Questionnaire.Status.CLOSED:
+        return (
+            f"The questionnaire is {questionnaire.status}: close it first. Personal data is purged only "
+            "when no one is answering or being invited any more."
+        )
+    return ""
+
+
 @transaction.atomic
 def personal_data_purge(*, questionnaire: Questionnaire, actor) -> PurgeReport:
     """Remove every invitee's personal data from a closed questionnaire. Cannot be undone; running
     it again removes whatever has appeared since (nothing, as a closed questionnaire invites no one)."""
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
-    if questionnaire.status != Questionnaire.Status.CLOSED:
-        raise ValidationError(
-            f"The questionnaire is {questionnaire.status}: close it first. Personal data is purged only "
-            "when no one is answering or being invited any more."
-        )
+    refusal = purge_refusal(questionnaire)
+    if refusal:
+        raise ValidationError(refusal)
     invitations, messages, audit, files = _targets(questionnaire)
-    report = PurgeReport(invitations.count(), messages.count(), audit.count(), files.count())
+    report = personal_data_report(questionnaire)
     invitations.update(email="", email_normalised="", name="", organisation="", role="", email_failure="")
     OutboxMessage.objects.filter(questionnaire=questionnaire, status=OutboxMessage.Status.PENDING).update(
         status=OutboxMessage.Status.CANCELLED
     )
-    messages.update(to_email="", subject="", body_text="", body_html="", last_error="", headers={})
+    messages.update(**BLANK_MESSAGE)
     audit.redact_details()
-    doomed = list(files)
-    for export in doomed:
-        name = export.file.name
-        # The rows go with the transaction; the files after it, so a rollback leaves them in place.
-        transaction.on_commit(
-            lambda export=export, name=name: export.file.storage.delete(name) if name else None
-        )
-    files.delete()
+    _export_files_delete(files)
     questionnaire.personal_data_purged_at = timezone.now()
     questionnaire.save(update_fields=["personal_data_purged_at", "updated_at"])
     audit_record(
@@ -95,14 +107,19 @@ def personal_data_purge(*, questionnaire: Questionnaire, actor) -> PurgeReport:
         action=AuditEntry.Action.PERSONAL_DATA_PURGED,
         target=questionnaire,
         questionnaire=questionnaire,
-        detail={
-            "invitations": report.invitations,
-            "messages": report.messages,
-            "audit_entries": report.audit_entries,
-            "export_files": report.export_files,
-        },
+        detail=asdict(report),
     )
     return report
+
+
+def _export_files_delete(files) -> None:
+    """The rows go with the transaction; the stored files after it, so a rollback leaves them."""
+    for export in files:
+        name = export.file.name
+        transaction.on_commit(
+            lambda export=export, name=name: export.file.storage.delete(name) if name else None
+        )
+    files.delete()
 
 
 @transaction.atomic
@@ -111,7 +128,7 @@ def respondent_erase(*, invitation: Invitation, actor) -> Invitation:
     contact details go; the invitation stays as an anonymous node of the chain (R-0012 recruited
     R-0040), counted as invited but no longer as consented, started or completed. Final."""
     from .models import InvitationEvent, Response
-    from .services import _locked_invitation
+    from .services import _cancel_pending, _locked_invitation
 
     invitation = _locked_invitation(invitation)
     if invitation.status == Invitation.Status.ERASED:
@@ -123,18 +140,9 @@ def respondent_erase(*, invitation: Invitation, actor) -> Invitation:
     nominees.update(nominator_may_be_named=False)
     OutboxMessage.objects.filter(invitation__in=nominees).update(subject="", body_text="", body_html="")
     # Export files made before may hold their answers or name: they go (after commit); export again.
-    for export in ExportFile.objects.filter(questionnaire=invitation.questionnaire):
-        name = export.file.name
-        transaction.on_commit(
-            lambda export=export, name=name: export.file.storage.delete(name) if name else None
-        )
-    ExportFile.objects.filter(questionnaire=invitation.questionnaire).delete()
-    OutboxMessage.objects.filter(invitation=invitation, status=OutboxMessage.Status.PENDING).update(
-        status=OutboxMessage.Status.CANCELLED
-    )
-    OutboxMessage.objects.filter(invitation=invitation).update(
-        to_email="", subject="", body_text="", body_html="", last_error="", headers={}
-    )
+    _export_files_delete(ExportFile.objects.filter(questionnaire=invitation.questionnaire))
+    _cancel_pending(invitation, "")
+    OutboxMessage.objects.filter(invitation=invitation).update(**BLANK_MESSAGE)
     AuditEntry.objects.filter(
         action__in=AUDIT_ACTIONS_WITH_ADDRESSES,
         target_type=Invitation._meta.label,
