@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -683,7 +684,18 @@ class TranslationRow:
         return any(cell["missing"] for cell in self.cells)
 
 
-def translation_rows(rows: InstrumentRows) -> list[tuple[str, list[TranslationRow]]]:
+@dataclass
+class TranslationSection:
+    key: str  # in the page's address: "" for the questionnaire's own texts, else the domain's code
+    name: str
+    entries: list[TranslationRow]
+
+    @property
+    def missing(self) -> int:
+        return sum(cell["missing"] for entry in self.entries for cell in entry.cells)
+
+
+def translation_rows(rows: InstrumentRows) -> list[TranslationSection]:
     """Every text of the questionnaire, one column per language, grouped by domain."""
     questionnaire = rows.questionnaire
     languages = list(questionnaire.languages)
@@ -705,7 +717,8 @@ def translation_rows(rows: InstrumentRows) -> list[tuple[str, list[TranslationRo
         return TranslationRow(label, cells, long)
 
     groups = [
-        (
+        TranslationSection(
+            "",
             "Questionnaire",
             [
                 row("questionnaire", questionnaire, "title", "Title", required=True),
@@ -731,7 +744,7 @@ def translation_rows(rows: InstrumentRows) -> list[tuple[str, list[TranslationRo
                 entries.append(
                     row("choice", choice, "label", f"{question.code} · {choice.code}", required=True)
                 )
-        groups.append((f"Domain {domain.code}", entries))
+        groups.append(TranslationSection(domain.code, f"Domain {domain.code}", entries))
     return groups
 
 
@@ -742,7 +755,7 @@ def translations(request: HttpRequest, questionnaire: Questionnaire) -> HttpResp
     questionnaire's form stays well within the fields a request may carry."""
     section = request.GET.get("section", "")
     here = reverse("author:translations", kwargs={"slug": questionnaire.slug}) + (
-        f"?section={section}" if section else ""
+        f"?{urlencode({'section': section})}" if section else ""
     )
     if request.method == "POST":
         edits = {}
@@ -766,19 +779,11 @@ def translations(request: HttpRequest, questionnaire: Questionnaire) -> HttpResp
         messages.success(request, f"Saved {count} text{pluralize(count)}." if count else "No text changed.")
         return redirect(here)
     rows = instrument_rows(questionnaire)
-    every_group = translation_rows(rows)
-    sections = [
-        {
-            "key": "" if index == 0 else name.removeprefix("Domain "),
-            "name": name,
-            "missing": sum(cell["missing"] for entry in entries for cell in entry.cells),
-        }
-        for index, (name, entries) in enumerate(every_group)
-    ]
-    chosen = next((i for i, item in enumerate(sections) if item["key"] == section), None)
+    sections = translation_rows(rows)
+    chosen = next((item for item in sections if item.key == section), None)
     if chosen is None:
         raise Http404("No such section.")
-    name, entries = every_group[chosen]
+    entries = chosen.entries
     only_missing = request.GET.get("missing") == "1"
     if only_missing:
         entries = [entry for entry in entries if entry.missing]
@@ -787,11 +792,11 @@ def translations(request: HttpRequest, questionnaire: Questionnaire) -> HttpResp
         "questionnaires/author/translations.html",
         {
             "questionnaire": questionnaire,
-            "groups": [(name, entries)],
+            "groups": [(chosen.name, entries)],
             "sections": sections,
-            "section": sections[chosen],
+            "section": chosen,
             "languages": [(code, language_label(code)) for code in questionnaire.languages],
-            "missing": sum(item["missing"] for item in sections),
+            "missing": sum(item.missing for item in sections),
             "only_missing": only_missing,
         },
     )
