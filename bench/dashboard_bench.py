@@ -85,8 +85,7 @@ def older_snapshot(client, questionnaire, runs: int) -> None:
     dashboard._workers_share_the_cache = lambda: True  # this process's memory cache stands in for Redis
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.DASHBOARD_SECONDS = 0
-    key = dashboard._snapshot_key(questionnaire, questionnaire.default_language)
-    cache.add(f"{key}:refreshing", True)
+    cache.add(dashboard.refresh_claim_key(questionnaire, questionnaire.default_language), True)
     median, worst = timed(client, f"/dashboard/{SLUG}/", runs)
     print(
         f"  older snapshot:    median {median:6.0f} ms   worst {worst:6.0f} ms   (while a worker refreshes it)"

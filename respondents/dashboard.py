@@ -195,7 +195,7 @@ def dashboard_refresh(questionnaire: Questionnaire, language: str) -> Dashboard:
     key = _snapshot_key(questionnaire, language)
     try:
         cache.set(key, figures, SNAPSHOT_KEPT_SECONDS)
-        cache.delete(f"{key}:refreshing")  # the next old snapshot may ask again
+        cache.delete(refresh_claim_key(questionnaire, language))  # the next old snapshot may ask again
     except Exception:
         logger.warning("Dashboard cache unreachable", exc_info=True)
     return figures
@@ -204,6 +204,11 @@ def dashboard_refresh(questionnaire: Questionnaire, language: str) -> Dashboard:
 def _snapshot_key(questionnaire: Questionnaire, language: str) -> str:
     # The version changes with the snapshot's fields, so a deployment never reads an older shape.
     return f"dashboard:v2:{questionnaire.pk}:{questionnaire.revision}:{language}"
+
+
+def refresh_claim_key(questionnaire: Questionnaire, language: str) -> str:
+    """Held while one worker computes the snapshot's next figures."""
+    return f"{_snapshot_key(questionnaire, language)}:refreshing"
 
 
 def _workers_share_the_cache() -> bool:
@@ -219,7 +224,7 @@ def _refresh_later(questionnaire: Questionnaire, language: str) -> Dashboard | N
     instead if the broker is unreachable."""
     from .tasks import refresh_dashboard_task
 
-    claim = f"{_snapshot_key(questionnaire, language)}:refreshing"
+    claim = refresh_claim_key(questionnaire, language)
     try:
         if not cache.add(claim, True, REFRESH_CLAIM_SECONDS):
             return None  # another request asked already

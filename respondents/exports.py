@@ -632,7 +632,7 @@ def export_file_build(export_id: int) -> None:
 
     with transaction.atomic():
         still = ExportFile.objects.select_for_update().filter(pk=export.pk, status=ExportFile.Status.PENDING)
-        purged = questionnaire.__class__.objects.filter(
+        purged = Questionnaire.objects.filter(
             pk=questionnaire.pk, personal_data_purged_at__isnull=False
         ).exists()
         if not still.exists() or (purged and options.personal_data):

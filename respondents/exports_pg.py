@@ -24,9 +24,7 @@ from questionnaires.selectors import question_ids, questionnaire_definition
 
 from .exports import FORMULA_STARTS, Column, ExportOptions
 from .models import AnswerCopy, Invitation, Response
-from .regions import REGION_OF
-
-OTHER_REGION = "Other"
+from .regions import OTHER, REGION_OF
 
 
 def _pseudonym(number: sql.Composable) -> sql.Composable:
@@ -114,7 +112,7 @@ def _own_cell(column: Column) -> sql.Composable:
         "seed_id": _pseudonym(sql.SQL("coalesce(s.number, i.number)")),
         "country": sql.SQL("NULLIF(i.country, '')"),
         "region": sql.SQL("(CASE WHEN i.country = '' THEN NULL ELSE coalesce(reg.name, {other}) END)").format(
-            other=sql.Literal(OTHER_REGION)
+            other=sql.Literal(OTHER)
         ),
         "language": sql.SQL("NULLIF(r.language, '')"),
         "started_at": _moment(sql.SQL("r.started_at")),

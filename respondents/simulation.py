@@ -385,18 +385,7 @@ def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
             (model(**dict(zip(names, row, strict=True))) for row in rows), batch_size=5000
         )
         return
-    json_at = {
-        index
-        for index, name in enumerate(fields)
-        if model._meta.get_field(name).get_internal_type() == "JSONField"
-    }
-    if json_at:
-        # As JSON text, which jsonb reads: cheaper than an adapter object per cell.
-        rows = (
-            tuple(json.dumps(value) if index in json_at else value for index, value in enumerate(row))
-            for row in rows
-        )
-    _copy(model, [model._meta.get_field(name).column for name in fields], rows)
+    _copy(model, [model._meta.get_field(name) for name in fields], rows)
 
 
 def _insert_objects(model, objects: list) -> None:
@@ -422,7 +411,7 @@ def _insert_objects(model, objects: list) -> None:
                 if getattr(instance, stamped.attname) is None:
                     stamped.pre_save(instance, add=True)
     rows = (tuple(_column_value(instance, column) for column in fields) for instance in objects)
-    _copy(model, [column.column for column in fields], rows)
+    _copy(model, list(fields), rows)
 
 
 def _column_value(instance, field):
@@ -430,15 +419,21 @@ def _column_value(instance, field):
         # An object assigned before it had its id: the id it has now.
         related = field.get_cached_value(instance)
         return None if related is None else related.pk
-    value = getattr(instance, field.attname)
-    # As JSON text, which jsonb reads: cheaper than an adapter object per cell.
-    return json.dumps(value) if field.get_internal_type() == "JSONField" else value
+    return getattr(instance, field.attname)
 
 
-def _copy(model, columns: list[str], rows) -> None:
+def _copy(model, fields: list, rows) -> None:
+    """Rows of values for `fields`, by COPY; JSON values go as JSON text, which jsonb reads, cheaper
+    than an adapter object per cell."""
     from psycopg.copy import QueuedLibpqWriter
 
-    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    json_at = {index for index, field in enumerate(fields) if field.get_internal_type() == "JSONField"}
+    if json_at:
+        rows = (
+            tuple(json.dumps(value) if index in json_at else value for index, value in enumerate(row))
+            for row in rows
+        )
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.cursor() as cursor:
         statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
         # Rows are formatted here while the database stores the ones already sent.
