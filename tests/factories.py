@@ -5,6 +5,9 @@ from django.contrib.auth import get_user_model
 
 from questionnaires.models import Choice, Domain, Membership, Question, Questionnaire
 
+# Every factory-made user's password, for tests that log in through the form.
+PASSWORD = "correct horse battery staple"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -13,7 +16,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"staff{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.django.Password(PASSWORD)
 
 
 class QuestionnaireFactory(factory.django.DjangoModelFactory):

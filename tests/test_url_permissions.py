@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -22,9 +21,9 @@ from consultation.models import AuditEntry
 from questionnaires.models import Choice, ConsentVersion, Domain, Membership, Question, Questionnaire
 from questionnaires.services import membership_set, questionnaire_import, questionnaire_set_status
 from respondents.services import response_consent, response_save_domain, seed_invite
+from tests.conftest import EVERY_TYPE
 from tests.factories import QuestionnaireFactory, UserFactory
 
-EVERY_TYPE = Path(__file__).parent / "questionnaires" / "data" / "every_type.json"
 ACTORS = ("anonymous", "respondent", "other_member", "monitor", "researcher", "owner", "superuser")
 
 # status for each actor, in the order of ACTORS

@@ -9,11 +9,10 @@ from playwright.sync_api import Page, expect
 from questionnaires.management.commands.load_demo import DEMO_FILE as DEMO
 from questionnaires.models import Questionnaire
 from questionnaires.services import membership_set, questionnaire_import, questionnaire_set_status
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 from .test_respondent_journey import check_accessible
 
-PASSWORD = "correct horse battery staple"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

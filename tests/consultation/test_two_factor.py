@@ -13,10 +13,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consultation.models import AuditEntry
 from questionnaires.services import membership_set
-from tests.factories import QuestionnaireFactory, UserFactory
+from tests.factories import PASSWORD, QuestionnaireFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,9 @@ from django.test import Client
 from questionnaires.authoring import questionnaire_fingerprint
 from questionnaires.models import Question, Questionnaire
 from respondents.models import ExportFile
+from tests.conftest import EVERY_TYPE
 
-from .test_author_views import EVERY_TYPE, question_post_data
+from .test_author_views import question_post_data
 
 pytestmark = pytest.mark.django_db
 

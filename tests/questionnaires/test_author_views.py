@@ -21,10 +21,10 @@ from questionnaires.authoring import (
 from questionnaires.management.commands.load_demo import DEMO_FILE as DEMO
 from questionnaires.models import ConsentVersion, Domain, Question, Questionnaire
 from questionnaires.services import membership_set, questionnaire_import, questionnaire_set_status
+from tests.conftest import EVERY_TYPE
 from tests.factories import UserFactory
 
 DATA = Path(__file__).parent / "data"
-EVERY_TYPE = DATA / "every_type.json"
 
 pytestmark = pytest.mark.django_db
 

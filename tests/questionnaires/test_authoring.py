@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,9 +49,9 @@ from questionnaires.services import (
     questionnaire_set_schedule,
     questionnaire_set_status,
 )
+from tests.conftest import EVERY_TYPE
 from tests.factories import UserFactory
 
-EVERY_TYPE = Path(__file__).parent / "data" / "every_type.json"
 EDITED = AuditEntry.Action.QUESTIONNAIRE_EDITED
 pytestmark = pytest.mark.django_db
 

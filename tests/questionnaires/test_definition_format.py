@@ -13,9 +13,8 @@ from questionnaires.definition_format import DefinitionError, document_to_json, 
 from questionnaires.models import Choice, Domain, Question, Questionnaire
 from questionnaires.selectors import questionnaire_definition, questionnaire_document
 from questionnaires.services import questionnaire_import
+from tests.conftest import EVERY_TYPE
 
-DATA = Path(__file__).parent / "data"
-EVERY_TYPE = DATA / "every_type.json"
 DEMO = (
     Path(__file__).resolve().parents[2]
     / "questionnaires"

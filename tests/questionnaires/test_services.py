@@ -1,5 +1,4 @@
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,9 +15,9 @@ from questionnaires.services import (
     questionnaire_set_schedule,
     questionnaire_set_status,
 )
+from tests.conftest import EVERY_TYPE
 from tests.factories import MembershipFactory, UserFactory
 
-EVERY_TYPE = Path(__file__).parent / "data" / "every_type.json"
 pytestmark = pytest.mark.django_db
 
 

@@ -1,6 +1,5 @@
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -8,9 +7,9 @@ from django.core.management import CommandError, call_command
 from consultation.models import AuditEntry
 from questionnaires.models import Membership, Questionnaire
 from questionnaires.services import membership_set, questionnaire_import
+from tests.conftest import EVERY_TYPE
 from tests.factories import UserFactory
 
-EVERY_TYPE = Path(__file__).parent / "data" / "every_type.json"
 pytestmark = pytest.mark.django_db
 
 
