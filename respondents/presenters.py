@@ -75,6 +75,17 @@ def _texts(texts: Mapping[str, str], language: str, definition: Definition) -> s
 
 
 @lru_cache(maxsize=16)
+def country_names(language: str) -> dict[str, str]:
+    """Country code to its name in `language`."""
+    return dict(country_choices(language))
+
+
+def country_name(code: str, language: str) -> str:
+    """The country's name in `language`, or the code itself if it names none."""
+    return country_names(language).get(code) or code
+
+
+@lru_cache(maxsize=16)
 def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     """ISO 3166 countries, named and sorted in the respondent's language."""
     with translation.override(language):

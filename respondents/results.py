@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, FilteredRelation, Max, Min, Q, Sum
-from django.utils import translation
 from django_countries import countries
 
 from questionnaires.engine.definition import Breakdown, Definition, QuestionDef, QuestionType, pick_text
@@ -23,6 +22,7 @@ from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
 from .models import Answer, Response, Selection, Theme, ThemeTag, pseudonym
+from .presenters import country_name, country_names
 from .regions import REGIONS, region_of
 
 ONE_DECIMAL = Decimal("0.1")
@@ -145,9 +145,7 @@ def _groups(
     if breakdown == "region":
         return [(region, region) for region in REGIONS if region in present]
     if breakdown == "country":
-        with translation.override(language):
-            named = [(code, str(countries.name(code)) or code) for code in present]
-        return sorted(named, key=lambda pair: pair[1])
+        return sorted(((code, country_name(code, language)) for code in present), key=lambda pair: pair[1])
     return [
         (option.code, pick_text(option.label, language, definition.languages))
         for option in question.options
@@ -339,11 +337,10 @@ def _question_result(
 
     kind = question.type
     if kind is QuestionType.COUNTRY:
-        with translation.override(language):
-            result.rows = sorted(
-                (row(code, str(countries.name(code)) or code, slot) for (_, code), slot in counted.items()),
-                key=lambda r: (-r.overall.n, r.label),
-            )
+        result.rows = sorted(
+            (row(code, country_name(code, language), slot) for (_, code), slot in counted.items()),
+            key=lambda r: (-r.overall.n, r.label),
+        )
     elif kind.takes_one_code or kind is QuestionType.MULTIPLE_CHOICE:
         result.rows = [row(o.code, text(o.label), counted.get(("", o.code))) for o in question.options]
         if kind is QuestionType.LIKERT:
@@ -466,8 +463,7 @@ def open_answers(
         "answer_id", "theme_id", "theme__name"
     ):
         tags[answer_id].append((theme_id, name))
-    with translation.override(questionnaire.default_language):
-        names = {code: str(countries.name(code)) for code in {row[2] for row in page} if code}
+    names = country_names(questionnaire.default_language)
     return [
         OpenAnswer(
             answer_id=pk,
