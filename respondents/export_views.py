@@ -15,7 +15,7 @@ from questionnaires.access import questionnaire_action_required
 from questionnaires.models import Questionnaire
 from questionnaires.permissions import Action
 
-from .exports import ExportOptions, csv_export, export_count, export_file_request
+from .exports import STREAMED_FORMATS, ExportOptions, csv_export, export_count, export_file_request
 from .models import ExportFile
 
 
@@ -82,7 +82,7 @@ def exports(request: HttpRequest, questionnaire: Questionnaire) -> HttpResponse:
 
 
 def _export(request: HttpRequest, questionnaire: Questionnaire, fmt: str, options: ExportOptions):
-    if fmt in ("csv", "edges"):  # streamed at once, audited first
+    if fmt in STREAMED_FORMATS:  # at once, audited first
         chunks = csv_export(questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options)
         response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
         suffix = "responses" if fmt == "csv" else "recruitment"

@@ -566,6 +566,16 @@ def export_audit(*, questionnaire: Questionnaire, actor, fmt: str, options: Expo
     )
 
 
+def write_file(fmt: str, questionnaire: Questionnaire, options: ExportOptions, path: str) -> int:
+    """An Excel ("xlsx") or SPSS ("sav") file of the responses at `path`; returns how many rows."""
+    write = write_xlsx if fmt == "xlsx" else write_sav
+    return write(questionnaire, options, questionnaire.default_language, path)
+
+
+# The exports streamed as they are read; the others are files, built whole.
+STREAMED_FORMATS = ("csv", "edges")
+
+
 def csv_export(*, questionnaire: Questionnaire, actor, fmt: str, options: ExportOptions) -> Iterator[str]:
     """A streamed CSV: the responses ("csv") or the recruitment chain ("edges"), audited before its
     first row is read."""
@@ -607,16 +617,12 @@ def export_file_build(export_id: int) -> None:
         return
     questionnaire = export.questionnaire
     options = ExportOptions(**export.options)
-    language = questionnaire.default_language
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     name = f"{questionnaire.slug}-{stamp}.{export.format}"
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / name
-            if export.format == ExportFile.Format.XLSX:
-                rows = write_xlsx(questionnaire, options, language, str(path))
-            else:
-                rows = write_sav(questionnaire, options, language, str(path))
+            rows = write_file(export.format, questionnaire, options, str(path))
             with path.open("rb") as handle:
                 export.file.save(name, File(handle), save=False)
     except Exception as error:

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from questionnaires.models import Questionnaire
-from respondents.exports import ExportOptions, csv_export, export_audit, write_sav, write_xlsx
+from respondents.exports import STREAMED_FORMATS, ExportOptions, csv_export, export_audit, write_file
 
 
 class Command(BaseCommand):
@@ -29,12 +29,12 @@ class Command(BaseCommand):
         questionnaire = Questionnaire.objects.filter(slug=slug).first()
         if questionnaire is None:
             raise CommandError(f"No questionnaire has the slug {slug!r}.")
-        if output == "-" and format in ("xlsx", "sav"):
+        if output == "-" and format not in STREAMED_FORMATS:
             raise CommandError("Excel and SPSS files need --output FILE.")
         export_options = ExportOptions(
             complete_only=complete_only, wave=wave, personal_data=with_personal_data
         )
-        if format in ("csv", "edges"):
+        if format in STREAMED_FORMATS:
             chunks = csv_export(questionnaire=questionnaire, actor=None, fmt=format, options=export_options)
             if output == "-":
                 for chunk in chunks:
@@ -45,10 +45,5 @@ class Command(BaseCommand):
                     handle.write(chunk)
             return
         export_audit(questionnaire=questionnaire, actor=None, fmt=format, options=export_options)
-        language = questionnaire.default_language
-        if format == "xlsx":
-            rows = write_xlsx(questionnaire, export_options, language, output)
-            self.stderr.write(f"Wrote {rows} responses to {output}")
-        else:
-            rows = write_sav(questionnaire, export_options, language, output)
-            self.stderr.write(f"Wrote {rows} responses to {output}")
+        rows = write_file(format, questionnaire, export_options, output)
+        self.stderr.write(f"Wrote {rows} responses to {output}")
