@@ -11,6 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Max, Q
 
+from consultation.prepared import PreparedQuery
+
 from questionnaires.engine.conditions import referenced_questions
 from questionnaires.engine.definition import Definition, DomainDef
 from questionnaires.engine.routing import first_unfinished_domain, other_text_key, visible_domains
@@ -20,12 +22,60 @@ from questionnaires.selectors import question_ids, questionnaire_definition
 from .models import Answer, Invitation, Nomination, OptOut, Response, normalise_email
 
 
+def _attnames(model) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+_INVITATION_FIELDS = _attnames(Invitation)
+_QUESTIONNAIRE_FIELDS = _attnames(Questionnaire)
+_RESPONSE_FIELDS = _attnames(Response)
+
+# Every page a respondent opens starts here: the invitation, its questionnaire and its response in
+# one row (a response is there from consent on).
+_RESPONDENT_ROW = PreparedQuery(
+    lambda invitation_id: Invitation.objects.filter(pk=invitation_id)
+    .order_by()
+    .values_list(
+        *_INVITATION_FIELDS,
+        *(f"questionnaire__{name}" for name in _QUESTIONNAIRE_FIELDS),
+        *(f"response__{name}" for name in _RESPONSE_FIELDS),
+    )
+)
+
+
+def respondent_invitation(invitation_id: int) -> Invitation | None:
+    """The invitation with its questionnaire and response (None before consent) already attached."""
+    rows = _RESPONDENT_ROW.rows(invitation_id)
+    if not rows:
+        return None
+    row = rows[0]
+    invitation_end = len(_INVITATION_FIELDS)
+    questionnaire_end = invitation_end + len(_QUESTIONNAIRE_FIELDS)
+    invitation = Invitation.from_db("default", _INVITATION_FIELDS, row[:invitation_end])
+    questionnaire = Questionnaire.from_db("default", _QUESTIONNAIRE_FIELDS, row[invitation_end:questionnaire_end])
+    invitation.questionnaire = questionnaire
+    response_values = row[questionnaire_end:]
+    if response_values[0] is None:
+        invitation._state.fields_cache["response"] = None
+    else:
+        response = Response.from_db("default", _RESPONSE_FIELDS, response_values)
+        response.questionnaire, response.invitation = questionnaire, invitation
+        invitation.response = response
+    return invitation
+
+
+_ANSWER_ROWS = PreparedQuery(
+    lambda response_id: Answer.objects.filter(response_id=response_id)
+    .order_by()
+    .values_list("question_id", "value", "other_text")
+)
+
+
 def response_answers(response: Response) -> dict[str, Any]:
     """All of a response's answers as the engine reads them, in one query (codes from the cached map)."""
     answers: dict[str, Any] = {}
     codes = {question_id: code for code, question_id in question_ids(response.questionnaire).items()}
-    rows = Answer.objects.filter(response=response).values_list("question_id", "value", "other_text")
-    for question_id, value, other_text in rows:
+    for question_id, value, other_text in _ANSWER_ROWS.rows(response.pk):
         code = codes[question_id]  # the map is keyed by the questionnaire's current revision
         answers[code] = value
         if other_text:

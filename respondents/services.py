@@ -20,6 +20,7 @@ from django_countries import countries
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
+from consultation.prepared import PreparedQuery, insert_rows, update_fields
 from questionnaires.engine.answers import AnswerError, clean_answer
 from questionnaires.engine.conditions import evaluate, is_answered
 from questionnaires.engine.definition import Definition, DomainDef, QuestionType
@@ -450,6 +451,40 @@ def validate_domain(
     return PageResult(errors=errors, answers=effective_answers(definition, working), submitted=submitted)
 
 
+# The response row, locked, with what decides whether it still takes answers read under the lock:
+# a double click or a second tab waits here, then sees what the first one saved.
+_LOCKED_RESPONSE = PreparedQuery(
+    lambda response_id: Response.objects.select_for_update(of=("self",))
+    .filter(pk=response_id)
+    .order_by()
+    .values_list(
+        "submitted_at",
+        "completed_domains",
+        "started_at",
+        "invitation__status",
+        "questionnaire__status",
+        "questionnaire__opens_at",
+        "questionnaire__closes_at",
+    )
+)
+
+
+def _lock_response(response: Response) -> Response:
+    rows = _LOCKED_RESPONSE.rows(response.pk)
+    if not rows:
+        raise NotAccepting  # erased since the page was opened
+    (
+        response.submitted_at,
+        response.completed_domains,
+        response.started_at,
+        response.invitation.status,
+        response.questionnaire.status,
+        response.questionnaire.opens_at,
+        response.questionnaire.closes_at,
+    ) = rows[0]
+    return response
+
+
 @transaction.atomic
 def response_save_domain(
     *,
@@ -466,11 +501,7 @@ def response_save_domain(
     The response row is locked first: a double click or a second tab waits and then re-saves
     the same answers, and the unique constraint keeps one answer per question whatever happens.
     """
-    response = (
-        Response.objects.select_for_update(of=("self",))
-        .select_related("questionnaire", "invitation")
-        .get(pk=response.pk)
-    )
+    response = _lock_response(response)
     if (
         response.is_submitted
         or not response.invitation.is_active
@@ -508,8 +539,12 @@ def response_save_domain(
         invitation = response.invitation
         Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.STARTED, started_at=now)
         InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.STARTED)
-    response.save(update_fields=fields)
+    update_fields(response, *fields)
     return result
+
+
+_ANSWER_COLUMNS = ("response", "question", "value", "other_text", "number", "saved_at")
+_SELECTION_COLUMNS = ("response", "question", "item", "code", "rank")
 
 
 def _store_answers(
@@ -520,41 +555,53 @@ def _store_answers(
     stored: Mapping[str, Any],
     answers: Mapping[str, Any],
 ) -> None:
-    """Replace the page's answers, and drop answers elsewhere that the page has hidden.
+    """Write the page's answers that changed, and drop answers elsewhere that the page has hidden.
 
-    A fixed number of queries whatever the page's size: at most two deletes (only of rows that
-    exist: a page saved for the first time deletes nothing) and two bulk inserts.
+    An answer saved again unchanged keeps its row (and any theme a researcher tagged it with). A
+    fixed number of queries whatever the page's size: when something changed or went, two deletes;
+    when something is new or changed, two inserts.
     """
     base_code = lambda key: key.split(".", 1)[0]  # noqa: E731 - "Q.other" belongs to Q
-    changed = {question.code for question in domain.questions}
-    changed |= {base_code(key) for key in stored if key not in answers}
+    on_page = {question.code for question in domain.questions}
+    gone = {base_code(key) for key in stored if key not in answers}
     ids = question_ids(response.questionnaire)
+    written = {
+        code
+        for code in on_page | gone
+        if code in ids
+        and (
+            answers.get(code) != stored.get(code)
+            or answers.get(other_text_key(code)) != stored.get(other_text_key(code))
+        )
+    }
     # `stored` was read under the response's lock, so it is exactly what the database holds.
-    replaced_ids = [ids[code] for code in changed & set(stored) if code in ids]
+    replaced_ids = [ids[code] for code in written & set(stored)]
     if replaced_ids:
         Selection.objects.filter(response=response, question_id__in=replaced_ids).delete()
         Answer.objects.filter(response=response, question_id__in=replaced_ids).delete()
+    now = timezone.now()
     answer_rows, selection_rows = [], []
     for question in definition.questions:
         value = answers.get(question.code)
-        if question.code not in changed or not is_answered(value):
+        if question.code not in written or not is_answered(value):
             continue
         question_id = ids[question.code]
         answer_rows.append(
-            Answer(
-                response=response,
-                question_id=question_id,
-                value=value,
-                other_text=answers.get(other_text_key(question.code), ""),
-                number=Decimal(value) if question.type is QuestionType.NUMBER else None,
+            (
+                response.pk,
+                question_id,
+                value,
+                answers.get(other_text_key(question.code), ""),
+                Decimal(value) if question.type is QuestionType.NUMBER else None,
+                now,
             )
         )
         selection_rows.extend(
-            Selection(response=response, question_id=question_id, item=item, code=code, rank=rank)
+            (response.pk, question_id, item, code, rank)
             for item, code, rank in _selections(question.type, value)
         )
-    Answer.objects.bulk_create(answer_rows)
-    Selection.objects.bulk_create(selection_rows)
+    insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
+    insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
 
 
 def _selections(kind: QuestionType, value: Any):

@@ -37,7 +37,7 @@ from .recruitment import (
     referral_links_create,
     referral_links_pending,
 )
-from .selectors import response_progress
+from .selectors import respondent_invitation, response_progress
 from .services import (
     LinkReplaced,
     NotAccepting,
@@ -92,21 +92,13 @@ def _session_open(request: HttpRequest, invitation: Invitation) -> None:
     session_seen(request.session)
 
 
-def _session_invitation(invitation_id: int) -> Invitation | None:
-    # No ORDER BY (neither first() nor Meta.ordering) for a primary-key lookup: this runs on every page.
-    rows = (
-        Invitation.objects.select_related("questionnaire", "response").filter(pk=invitation_id).order_by()[:1]
-    )
-    return next(iter(rows), None)
-
-
 def respondent_view(view):
     """Load the session's invitation, its questionnaire and response, and speak the respondent's language."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         invitation_id = request.session.get(SESSION_KEY)
-        invitation = _session_invitation(invitation_id) if isinstance(invitation_id, int) else None
+        invitation = respondent_invitation(invitation_id) if isinstance(invitation_id, int) else None
         legacy = invitation is not None and SESSION_TOKEN_KEY not in request.session
         if legacy and invitation.channel == Invitation.Channel.EMAIL:
             # A session opened before links were bound to their token: emailed links never change.
@@ -120,9 +112,7 @@ def respondent_view(view):
         questionnaire = invitation.questionnaire
         if questionnaire.status not in (Questionnaire.Status.OPEN, Questionnaire.Status.CLOSED):
             return neutral_page(request)
-        response = getattr(invitation, "response", None)
-        if response is not None:  # the objects already loaded, not one more query each
-            response.questionnaire, response.invitation = questionnaire, invitation
+        response = getattr(invitation, "response", None)  # None before consent
         language = (
             (response.language if response else None)
             or request.session.get("respondent_language")

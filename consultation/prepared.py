@@ -1,0 +1,134 @@
+"""ORM queries compiled once per process and run many times with new parameters.
+
+Turning a QuerySet into SQL costs Django about half a millisecond, more than PostgreSQL then takes
+to answer a primary-key lookup. The respondents' pages run the same few queries on every request,
+so those are written as ordinary QuerySets, compiled on first use, and afterwards only executed:
+
+    RESPONSE_STATE = PreparedQuery(lambda pk: Response.objects.filter(pk=pk).values_list("language"))
+    RESPONSE_STATE.rows(42)  # [("fr",)]
+
+Only `values_list()` queries, and only parameters that reach the SQL unchanged (exact lookups on
+integer or text columns): the query is compiled with a distinctive placeholder per argument, and
+each later call puts its arguments where the placeholders were. Rows go through the same database
+and field converters the ORM applies (JSON decoded, SQLite's dates parsed).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[tuple[int | None, Any], ...]  # (argument index, or None for a constant; the constant)
+    compiler: Any
+    converters: dict
+
+
+def _placeholders(kinds: Sequence[type]) -> list[Any]:
+    """Values no real row and no constant in a query uses (the ORM's field preparation turns
+    subclasses back into plain int and str, so they are told apart by value)."""
+    made: list[Any] = []
+    for index, kind in enumerate(kinds):
+        if kind is int:
+            made.append(-(2**62) + index)
+        elif kind is str:
+            made.append(f"placeholder-{index}-f0d8e2c6a9b34a7f")
+        else:
+            raise TypeError(f"PreparedQuery arguments are int or str, not {kind!r}")
+    return made
+
+
+class PreparedQuery:
+    """A `values_list()` QuerySet built by `build(*arguments)`, compiled once per database."""
+
+    def __init__(self, build: Callable[..., QuerySet], *kinds: type):
+        self._build = build
+        self._kinds = kinds or (int,)
+        self._compiled: dict[tuple[str, bool], _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, *arguments: Any, using: str = "default") -> list[tuple]:
+        connection = connections[using]
+        # select_for_update() compiles to different SQL inside and outside a transaction.
+        key = (using, connection.in_atomic_block)
+        compiled = self._compiled.get(key) or self._compile(key)
+        params = [value if index is None else arguments[index] for index, value in compiled.params]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = [tuple(row) for row in compiled.compiler.apply_converters(rows, compiled.converters)]
+        return rows
+
+    def _compile(self, key: tuple[str, bool]) -> _Compiled:
+        using, _ = key
+        placeholders = _placeholders(self._kinds)
+        queryset = self._build(*placeholders)
+        compiler = queryset.query.get_compiler(using=using)
+        sql, raw_params = compiler.as_sql()
+        params = []
+        for value in raw_params:
+            slot = next((i for i, p in enumerate(placeholders) if type(value) is type(p) and value == p), None)
+            params.append((slot, None if slot is not None else value))
+        found = {slot for slot, _ in params if slot is not None}
+        if found != set(range(len(placeholders))):
+            raise ValueError("Every argument must reach the SQL unchanged (an exact lookup, once).")
+        fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        compiled = _Compiled(sql, tuple(params), compiler, compiler.get_converters(fields))
+        with self._lock:
+            self._compiled[key] = compiled
+        return compiled
+
+
+@lru_cache(maxsize=256)
+def _update_sql(model: type[Model], names: tuple[str, ...], using: str) -> str:
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {quote(model._meta.db_table)} SET {columns} WHERE {quote(model._meta.pk.column)} = %s"
+
+
+def update_fields(instance: Model, *names: str, using: str = "default") -> None:
+    """`instance.save(update_fields=names)` for a hot path: the same values (auto_now included,
+    each prepared by its field) in an UPDATE built once per model and field list. It sends no
+    pre_save or post_save signal, so it is only for models nothing listens to."""
+    connection = connections[using]
+    fields = [instance._meta.get_field(name) for name in names]
+    values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(type(instance), names, using), [*values, instance.pk])
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(model: type[Model], names: tuple[str, ...], count: int, using: str) -> str:
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join([row] * count)
+
+
+def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default") -> None:
+    """Insert `rows` (values in the order of `names`) in one statement: `bulk_create` without model
+    instances, for a hot path that needs no ids back. Each value is prepared by its field, as the
+    ORM would; auto_now fields must be given."""
+    connection = connections[using]
+    fields = [model._meta.get_field(name) for name in names]
+    # SQLite caps the parameters of one statement: as many statements as bulk_create would use.
+    size = max(1, connection.ops.bulk_batch_size(fields, rows))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            params = [
+                field.get_db_prep_save(value, connection)
+                for row in batch
+                for field, value in zip(fields, row, strict=True)
+            ]
+            cursor.execute(_insert_sql(model, tuple(names), len(batch), using), params)
