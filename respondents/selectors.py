@@ -22,13 +22,24 @@ from questionnaires.selectors import question_ids, questionnaire_definition
 from .models import Answer, Invitation, Nomination, OptOut, Response, normalise_email
 
 
-def _attnames(model) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields]
+def _in_model_order(model, names: list[str]) -> list[str]:
+    # Model.from_db takes a subset of fields in the model's own order.
+    return [field.attname for field in model._meta.concrete_fields if field.attname in names]
 
 
-_INVITATION_FIELDS = _attnames(Invitation)
-_QUESTIONNAIRE_FIELDS = _attnames(Questionnaire)
-_RESPONSE_FIELDS = _attnames(Response)
+# What the respondents' pages read of each; any other field still loads when touched (one query),
+# and tests/respondents/test_answering.py walks every page with such loads refused.
+_INVITATION_FIELDS = _in_model_order(Invitation, [
+    "id", "questionnaire_id", "number", "token", "wave", "nominated_by_id", "seed_id", "channel",
+    "language", "status", "country", "claimed_at", "consented_at", "consent_version", "started_at",
+    "completed_at",
+])  # fmt: skip
+_QUESTIONNAIRE_FIELDS = _in_model_order(Questionnaire, [
+    "id", "slug", "languages", "title", "organisation", "introduction", "consent_text",
+    "consent_version", "status", "opens_at", "closes_at", "time_zone", "nomination_quota", "revision",
+    "created_at",
+])  # fmt: skip
+_RESPONSE_FIELDS = [field.attname for field in Response._meta.concrete_fields]
 
 # Every page a respondent opens starts here: the invitation, its questionnaire and its response in
 # one row (a response is there from consent on).

@@ -17,12 +17,14 @@ def effective_answers(definition: Definition, answers: Mapping[str, Any]) -> dic
     """
     kept: dict[str, Any] = {}
     for domain in definition.domains:
-        if not evaluate(domain.condition, kept):
+        if domain.condition and not evaluate(domain.condition, kept):
             continue
         for question in domain.questions:
-            if evaluate(question.condition, kept) and question.code in answers:
-                kept[question.code] = answers[question.code]
-                other_key = other_text_key(question.code)
+            code = question.code
+            # Most questions have no condition: this runs several times on every respondent's page.
+            if code in answers and (not question.condition or evaluate(question.condition, kept)):
+                kept[code] = answers[code]
+                other_key = other_text_key(code)
                 if other_key in answers:
                     kept[other_key] = answers[other_key]
     return kept

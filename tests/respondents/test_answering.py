@@ -13,7 +13,8 @@ from respondents.services import response_consent, response_decline
 
 from .conftest import session_client
 
-pytestmark = pytest.mark.django_db
+# Every page here runs with fields the page did not load refused (see the fixture).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("refuse_deferred_loads")]
 
 PROFILE = {"P_COUNTRY": "CA", "P_LEVEL": "SENIOR", "P_SITE": "CUSTODIAL", "P_PEERS": "4", "P_SCORE": "1,5"}
 D1 = {

@@ -10,7 +10,8 @@ from respondents.services import response_consent, seed_invite
 
 from .conftest import session_client
 
-pytestmark = pytest.mark.django_db
+# Every page here runs with fields the page did not load refused (see the fixture).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("refuse_deferred_loads")]
 
 
 def rows(*peers: dict, total: int = 3) -> dict:
