@@ -77,7 +77,9 @@ class PreparedQuery:
         sql, raw_params = compiler.as_sql()
         params = []
         for value in raw_params:
-            slot = next((i for i, p in enumerate(placeholders) if type(value) is type(p) and value == p), None)
+            slot = next(
+                (i for i, p in enumerate(placeholders) if type(value) is type(p) and value == p), None
+            )
             params.append((slot, None if slot is not None else value))
         found = {slot for slot, _ in params if slot is not None}
         if found != set(range(len(placeholders))):
@@ -115,7 +117,9 @@ def _insert_sql(model: type[Model], names: tuple[str, ...], count: int, using: s
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join([row] * count)
 
 
-def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default") -> None:
+def insert_rows(
+    model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default"
+) -> None:
     """Insert `rows` (values in the order of `names`) in one statement: `bulk_create` without model
     instances, for a hot path that needs no ids back. Each value is prepared by its field, as the
     ORM would; auto_now fields must be given."""

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 
 from consultation.prepared import PreparedQuery
-
 from questionnaires.engine.conditions import referenced_questions
 from questionnaires.engine.definition import Definition, DomainDef
 from questionnaires.engine.routing import first_unfinished_domain, other_text_key, visible_domains
@@ -44,12 +43,14 @@ _RESPONSE_FIELDS = [field.attname for field in Response._meta.concrete_fields]
 # Every page a respondent opens starts here: the invitation, its questionnaire and its response in
 # one row (a response is there from consent on).
 _RESPONDENT_ROW = PreparedQuery(
-    lambda invitation_id: Invitation.objects.filter(pk=invitation_id)
-    .order_by()
-    .values_list(
-        *_INVITATION_FIELDS,
-        *(f"questionnaire__{name}" for name in _QUESTIONNAIRE_FIELDS),
-        *(f"response__{name}" for name in _RESPONSE_FIELDS),
+    lambda invitation_id: (
+        Invitation.objects.filter(pk=invitation_id)
+        .order_by()
+        .values_list(
+            *_INVITATION_FIELDS,
+            *(f"questionnaire__{name}" for name in _QUESTIONNAIRE_FIELDS),
+            *(f"response__{name}" for name in _RESPONSE_FIELDS),
+        )
     )
 )
 
@@ -63,7 +64,9 @@ def respondent_invitation(invitation_id: int) -> Invitation | None:
     invitation_end = len(_INVITATION_FIELDS)
     questionnaire_end = invitation_end + len(_QUESTIONNAIRE_FIELDS)
     invitation = Invitation.from_db("default", _INVITATION_FIELDS, row[:invitation_end])
-    questionnaire = Questionnaire.from_db("default", _QUESTIONNAIRE_FIELDS, row[invitation_end:questionnaire_end])
+    questionnaire = Questionnaire.from_db(
+        "default", _QUESTIONNAIRE_FIELDS, row[invitation_end:questionnaire_end]
+    )
     invitation.questionnaire = questionnaire
     response_values = row[questionnaire_end:]
     if response_values[0] is None:
@@ -76,9 +79,11 @@ def respondent_invitation(invitation_id: int) -> Invitation | None:
 
 
 _ANSWER_ROWS = PreparedQuery(
-    lambda response_id: Answer.objects.filter(response_id=response_id)
-    .order_by()
-    .values_list("question_id", "value", "other_text")
+    lambda response_id: (
+        Answer.objects.filter(response_id=response_id)
+        .order_by()
+        .values_list("question_id", "value", "other_text")
+    )
 )
 
 

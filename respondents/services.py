@@ -454,17 +454,19 @@ def validate_domain(
 # The response row, locked, with what decides whether it still takes answers read under the lock:
 # a double click or a second tab waits here, then sees what the first one saved.
 _LOCKED_RESPONSE = PreparedQuery(
-    lambda response_id: Response.objects.select_for_update(of=("self",))
-    .filter(pk=response_id)
-    .order_by()
-    .values_list(
-        "submitted_at",
-        "completed_domains",
-        "started_at",
-        "invitation__status",
-        "questionnaire__status",
-        "questionnaire__opens_at",
-        "questionnaire__closes_at",
+    lambda response_id: (
+        Response.objects.select_for_update(of=("self",))
+        .filter(pk=response_id)
+        .order_by()
+        .values_list(
+            "submitted_at",
+            "completed_domains",
+            "started_at",
+            "invitation__status",
+            "questionnaire__status",
+            "questionnaire__opens_at",
+            "questionnaire__closes_at",
+        )
     )
 )
 

@@ -4,7 +4,6 @@ from django.test import Client
 
 from questionnaires.models import Questionnaire
 from respondents.models import Invitation, Response
-
 from respondents.services import response_consent, seed_invite
 from respondents.views import SESSION_KEY
 
@@ -49,8 +48,13 @@ def refuse_deferred_loads(monkeypatch):
     load = DeferredAttribute.__get__
 
     def refusing(self, instance, cls=None):
-        if isinstance(instance, Invitation | Questionnaire | Response) and self.field.attname not in instance.__dict__:
-            raise AssertionError(f"{type(instance).__name__}.{self.field.attname} was not loaded with the page")
+        if (
+            isinstance(instance, Invitation | Questionnaire | Response)
+            and self.field.attname not in instance.__dict__
+        ):
+            raise AssertionError(
+                f"{type(instance).__name__}.{self.field.attname} was not loaded with the page"
+            )
         return load(self, instance, cls)
 
     monkeypatch.setattr(DeferredAttribute, "__get__", refusing)
