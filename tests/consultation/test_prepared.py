@@ -1,0 +1,93 @@
+"""Queries compiled once and run many times give what the ORM gives, on both databases."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from consultation.prepared import PreparedQuery, insert_rows, update_fields
+from questionnaires.models import ConsentVersion, Questionnaire
+from tests.factories import QuestionnaireFactory
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = ("slug", "title", "languages", "opens_at", "reminder_limit")
+
+
+def test_rows_are_the_orms_rows_for_each_argument():
+    opens = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    first = QuestionnaireFactory(title={"en": "First", "fr": "Premier"}, opens_at=opens)
+    second = QuestionnaireFactory(title={"en": "Second"})
+    query = PreparedQuery(lambda pk: Questionnaire.objects.filter(pk=pk).values_list(*FIELDS))
+    for questionnaire in (first, second, first):
+        expected = list(Questionnaire.objects.filter(pk=questionnaire.pk).values_list(*FIELDS))
+        assert query.rows(questionnaire.pk) == expected
+    assert query.rows(first.pk)[0][1] == {"en": "First", "fr": "Premier"}  # JSON decoded
+    assert query.rows(first.pk)[0][3] == opens  # a datetime on SQLite too
+    assert query.rows(-1) == []
+
+
+def test_it_compiles_once(monkeypatch):
+    questionnaire = QuestionnaireFactory()
+    builds = []
+    query = PreparedQuery(
+        lambda pk: builds.append(pk) or Questionnaire.objects.filter(pk=pk).values_list("slug")
+    )
+    for _ in range(3):
+        assert query.rows(questionnaire.pk) == [(questionnaire.slug,)]
+    assert len(builds) == 1
+
+
+def test_text_arguments_and_constants_keep_their_places():
+    wanted = QuestionnaireFactory(slug="wanted", status="open")
+    QuestionnaireFactory(slug="draft-one", status="draft")
+    query = PreparedQuery(
+        lambda slug: Questionnaire.objects.filter(status="open", slug=slug).values_list("pk"),
+        str,
+    )
+    assert query.rows("wanted") == [(wanted.pk,)]
+    assert query.rows("draft-one") == []  # the constant status still applies
+
+
+def test_an_argument_the_orm_changes_is_refused():
+    query = PreparedQuery(lambda pk: Questionnaire.objects.filter(pk=pk + 1).values_list("slug"))
+    with pytest.raises(ValueError, match="unchanged"):
+        query.rows(1)
+
+
+def test_a_locking_query_inside_a_transaction():
+    questionnaire = QuestionnaireFactory()
+    query = PreparedQuery(
+        lambda pk: Questionnaire.objects.select_for_update().filter(pk=pk).values_list("revision")
+    )
+    with transaction.atomic():
+        assert query.rows(questionnaire.pk) == [(questionnaire.revision,)]
+        sql = next(iter(query._compiled.values())).sql
+    assert ("FOR UPDATE" in sql) == connection.features.has_select_for_update
+
+
+def test_update_fields_writes_the_values_and_auto_now():
+    questionnaire = QuestionnaireFactory(reminder_limit=3)
+    before = Questionnaire.objects.values_list("updated_at", flat=True).get(pk=questionnaire.pk)
+    questionnaire.reminder_limit, questionnaire.mail_hours = 5, [8, 18]
+    update_fields(questionnaire, "reminder_limit", "mail_hours", "updated_at")
+    stored = Questionnaire.objects.get(pk=questionnaire.pk)
+    assert (stored.reminder_limit, stored.mail_hours) == (5, [8, 18])
+    assert stored.updated_at > before
+
+
+def test_insert_rows_in_batches_the_database_accepts(monkeypatch, django_assert_num_queries):
+    questionnaire = QuestionnaireFactory()
+    now = timezone.now()
+    rows = [(questionnaire.pk, version, {"en": f"Text {version}"}, now) for version in range(2, 32)]
+    monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 7)
+    with django_assert_num_queries(5):  # 30 rows, 7 a statement
+        insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), rows)
+    stored = ConsentVersion.objects.filter(questionnaire=questionnaire, version__gte=2).order_by("version")
+    assert [(c.version, c.text, c.created_at) for c in stored] == [(v, t, at) for _, v, t, at in rows]
+
+
+def test_nothing_to_insert_is_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), [])
