@@ -623,11 +623,7 @@ def _selections(kind: QuestionType, value: Any):
 @transaction.atomic
 def response_submit(*, response: Response) -> Response:
     """Complete the response if every visible domain is finished. Submitting twice is once."""
-    response = (
-        Response.objects.select_for_update(of=("self",))
-        .select_related("questionnaire", "invitation")
-        .get(pk=response.pk)
-    )
+    response = _lock_response(response)
     if response.is_submitted:
         return response
     if not response.invitation.is_active or not accepts_answers(response.questionnaire):
@@ -639,7 +635,7 @@ def response_submit(*, response: Response) -> Response:
         raise ValidationError(translation.gettext("Some domains still have questions to answer."))
     now = timezone.now()
     response.submitted_at = now
-    response.save(update_fields=["submitted_at", "updated_at"])
+    update_fields(response, "submitted_at", "updated_at")
     Invitation.objects.filter(pk=response.invitation_id).update(
         status=Invitation.Status.COMPLETED, completed_at=now
     )
