@@ -111,28 +111,41 @@ def update_fields(instance: Model, *names: str, using: str = "default") -> None:
 
 @lru_cache(maxsize=256)
 def _insert_sql(model: type[Model], names: tuple[str, ...], count: int, using: str) -> str:
-    quote = connections[using].ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+    if connection.vendor == "postgresql":
+        # One array per column, as bulk_create does there: the same statement whatever the number
+        # of rows, so it is planned once (and prepared) instead of once per size.
+        types = [field.db_type(connection).split("(")[0] for field in fields]
+        return head + "SELECT * FROM UNNEST(" + ", ".join(f"(%s)::{kind}[]" for kind in types) + ")"
     row = "(" + ", ".join(["%s"] * len(names)) + ")"
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join([row] * count)
+    return head + "VALUES " + ", ".join([row] * count)
 
 
 def insert_rows(
     model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default"
 ) -> None:
-    """Insert `rows` (values in the order of `names`) in one statement: `bulk_create` without model
-    instances, for a hot path that needs no ids back. Each value is prepared by its field, as the
-    ORM would; auto_now fields must be given."""
+    """Insert `rows` (values in the order of `names`): `bulk_create` without model instances, for
+    a hot path that needs no ids back. Each value is prepared by its field, as the ORM would;
+    auto_now fields must be given."""
+    if not rows:
+        return
     connection = connections[using]
     fields = [model._meta.get_field(name) for name in names]
-    # SQLite caps the parameters of one statement: as many statements as bulk_create would use.
-    size = max(1, connection.ops.bulk_batch_size(fields, rows))
+    prepared = [
+        [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
+        for row in rows
+    ]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = [list(column) for column in zip(*prepared, strict=True)]
+            cursor.execute(_insert_sql(model, tuple(names), 0, using), columns)
+            return
+        # Elsewhere the parameters of one statement are capped: as many statements as bulk_create.
+        size = max(1, connection.ops.bulk_batch_size(fields, rows))
         for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            params = [
-                field.get_db_prep_save(value, connection)
-                for row in batch
-                for field, value in zip(fields, row, strict=True)
-            ]
+            batch = prepared[start : start + size]
+            params = [value for row in batch for value in row]
             cursor.execute(_insert_sql(model, tuple(names), len(batch), using), params)
