@@ -10,7 +10,8 @@ so those are written as ordinary QuerySets, compiled on first use, and afterward
 Only `values_list()` queries, and only parameters that reach the SQL unchanged (exact lookups on
 integer or text columns): the query is compiled with a distinctive placeholder per argument, and
 each later call puts its arguments where the placeholders were. Rows go through the same database
-and field converters the ORM applies (JSON decoded, SQLite's dates parsed).
+and field converters the ORM applies (JSON decoded, SQLite's dates parsed). Each thread compiles
+its own copy, with its own connection: a compiler holds the connection it was made with.
 """
 
 from __future__ import annotations
@@ -28,18 +29,20 @@ from django.db.models import Model, QuerySet
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    params: tuple[tuple[int | None, Any], ...]  # (argument index, or None for a constant; the constant)
+    # (argument index, the type to give it) or (None, a constant)
+    params: tuple[tuple[int | None, Any], ...]
     compiler: Any
     converters: dict
 
 
 def _placeholders(kinds: Sequence[type]) -> list[Any]:
-    """Values no real row and no constant in a query uses (the ORM's field preparation turns
-    subclasses back into plain int and str, so they are told apart by value)."""
+    """Values no constant in a query uses (the ORM's field preparation turns subclasses back into
+    plain int and str, so they are told apart by value). The integers fit every integer column:
+    out of a column's range, Django would compile the lookup to "no rows"."""
     made: list[Any] = []
     for index, kind in enumerate(kinds):
         if kind is int:
-            made.append(-(2**62) + index)
+            made.append(1_987_654_321 + index)
         elif kind is str:
             made.append(f"placeholder-{index}-f0d8e2c6a9b34a7f")
         else:
@@ -53,15 +56,20 @@ class PreparedQuery:
     def __init__(self, build: Callable[..., QuerySet], *kinds: type):
         self._build = build
         self._kinds = kinds or (int,)
-        self._compiled: dict[tuple[str, bool], _Compiled] = {}
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
     def rows(self, *arguments: Any, using: str = "default") -> list[tuple]:
+        if len(arguments) != len(self._kinds):
+            raise TypeError(f"This query takes {len(self._kinds)} argument(s), not {len(arguments)}")
         connection = connections[using]
-        # select_for_update() compiles to different SQL inside and outside a transaction.
+        # Outside a transaction select_for_update() refuses to compile: that refusal is kept.
         key = (using, connection.in_atomic_block)
-        compiled = self._compiled.get(key) or self._compile(key)
-        params = [value if index is None else arguments[index] for index, value in compiled.params]
+        compiled_here = self._local.__dict__.setdefault("compiled", {})
+        compiled = compiled_here.get(key) or compiled_here.setdefault(key, self._compile(using))
+        params = [
+            constant_or_type if index is None else constant_or_type(arguments[index])
+            for index, constant_or_type in compiled.params
+        ]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
@@ -69,8 +77,7 @@ class PreparedQuery:
             rows = [tuple(row) for row in compiled.compiler.apply_converters(rows, compiled.converters)]
         return rows
 
-    def _compile(self, key: tuple[str, bool]) -> _Compiled:
-        using, _ = key
+    def _compile(self, using: str) -> _Compiled:
         placeholders = _placeholders(self._kinds)
         queryset = self._build(*placeholders)
         compiler = queryset.query.get_compiler(using=using)
@@ -78,17 +85,16 @@ class PreparedQuery:
         params = []
         for value in raw_params:
             slot = next(
-                (i for i, p in enumerate(placeholders) if type(value) is type(p) and value == p), None
+                (i for i, p in enumerate(placeholders) if isinstance(value, type(p)) and value == p), None
             )
-            params.append((slot, None if slot is not None else value))
+            # An argument takes the type the ORM gave its placeholder (psycopg's Int4 for a 32-bit
+            # column on PostgreSQL); a constant stays as compiled.
+            params.append((slot, value) if slot is None else (slot, type(value)))
         found = {slot for slot, _ in params if slot is not None}
         if found != set(range(len(placeholders))):
             raise ValueError("Every argument must reach the SQL unchanged (an exact lookup, once).")
         fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
-        compiled = _Compiled(sql, tuple(params), compiler, compiler.get_converters(fields))
-        with self._lock:
-            self._compiled[key] = compiled
-        return compiled
+        return _Compiled(sql, tuple(params), compiler, compiler.get_converters(fields))
 
 
 @lru_cache(maxsize=256)
@@ -134,6 +140,10 @@ def insert_rows(
         return
     connection = connections[using]
     fields = [model._meta.get_field(name) for name in names]
+    for field in fields:  # what bulk_create's array insert also leaves to the ORM
+        target = field.target_field if field.is_relation else field
+        if hasattr(field, "get_placeholder") or target.get_internal_type() not in connection.data_types:
+            raise TypeError(f"insert_rows cannot insert {field.name!r}: use bulk_create")
     prepared = [
         [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
         for row in rows

@@ -158,12 +158,13 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env.bool(
-    "DATABASE_SERVER_SIDE_BINDING", default=True
+    "DATABASE_PREPARED_STATEMENTS", default=False
 ):
-    # Parameters travel apart from the SQL, and psycopg prepares a statement the fifth time a
-    # connection runs it: PostgreSQL then plans the respondents' few queries once per connection
-    # (about a third less database CPU per page save in bench/respondents_bench.py). Turn it off
-    # behind a pooler in transaction mode (PgBouncer), where prepared statements do not survive.
+    # Opt-in: parameters travel apart from the SQL and psycopg prepares a statement the fifth time
+    # a connection runs it, so PostgreSQL parses and plans the respondents' few queries once per
+    # connection (about a third less database CPU per page save in bench/respondents_bench.py).
+    # The price: restart the app after a migration that changes a column's type (a prepared
+    # statement then fails until its connection closes), and no PgBouncer in transaction mode.
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

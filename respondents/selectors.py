@@ -23,7 +23,9 @@ from .models import Answer, Invitation, Nomination, OptOut, Response, normalise_
 
 def _in_model_order(model, names: list[str]) -> list[str]:
     # Model.from_db takes a subset of fields in the model's own order.
-    return [field.attname for field in model._meta.concrete_fields if field.attname in names]
+    ordered = [field.attname for field in model._meta.concrete_fields if field.attname in names]
+    assert len(ordered) == len(names), f"not fields of {model.__name__}: {set(names) - set(ordered)}"
+    return ordered
 
 
 # What the respondents' pages read of each; any other field still loads when touched (one query),
@@ -70,7 +72,7 @@ def respondent_invitation(invitation_id: int) -> Invitation | None:
     invitation.questionnaire = questionnaire
     response_values = row[questionnaire_end:]
     if response_values[0] is None:
-        invitation._state.fields_cache["response"] = None
+        Invitation.response.related.set_cached_value(invitation, None)  # no query for "none yet"
     else:
         response = Response.from_db("default", _RESPONSE_FIELDS, response_values)
         response.questionnaire, response.invitation = questionnaire, invitation

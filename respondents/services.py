@@ -540,6 +540,7 @@ def response_save_domain(
         fields.append("started_at")
         invitation = response.invitation
         Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.STARTED, started_at=now)
+        invitation.status, invitation.started_at = Invitation.Status.STARTED, now
         InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.STARTED)
     update_fields(response, *fields)
     return result

@@ -63,7 +63,7 @@ def test_a_locking_query_inside_a_transaction():
     )
     with transaction.atomic():
         assert query.rows(questionnaire.pk) == [(questionnaire.revision,)]
-        sql = next(iter(query._compiled.values())).sql
+        sql = next(iter(query._local.compiled.values())).sql
     assert ("FOR UPDATE" in sql) == connection.features.has_select_for_update
 
 
@@ -92,3 +92,37 @@ def test_insert_rows_in_batches_the_database_accepts(monkeypatch, django_assert_
 def test_nothing_to_insert_is_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), [])
+
+
+def test_a_positive_column_takes_an_argument_and_the_count_of_arguments_is_checked():
+    questionnaire = QuestionnaireFactory(revision=4)
+    query = PreparedQuery(
+        lambda pk, revision: Questionnaire.objects.filter(pk=pk, revision=revision).values_list("slug"),
+        int,
+        int,
+    )
+    assert query.rows(questionnaire.pk, 4) == [(questionnaire.slug,)]
+    assert query.rows(questionnaire.pk, 5) == []
+    with pytest.raises(TypeError):
+        query.rows(questionnaire.pk)
+
+
+def test_each_thread_compiles_with_its_own_connection():
+    import threading
+
+    questionnaire = QuestionnaireFactory()
+    query = PreparedQuery(lambda pk: Questionnaire.objects.filter(pk=pk).values_list("title"))
+    query.rows(questionnaire.pk)
+    compilers = [next(iter(query._local.compiled.values())).compiler]
+
+    def elsewhere():
+        try:
+            query.rows(questionnaire.pk)
+            compilers.append(next(iter(query._local.compiled.values())).compiler)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert len(compilers) == 2 and compilers[0].connection is not compilers[1].connection
