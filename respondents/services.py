@@ -539,8 +539,8 @@ def response_save_domain(
         response.started_at = now
         fields.append("started_at")
         invitation = response.invitation
-        Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.STARTED, started_at=now)
         invitation.status, invitation.started_at = Invitation.Status.STARTED, now
+        update_fields(invitation, "status", "started_at")
         InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.STARTED)
     update_fields(response, *fields)
     return result
@@ -637,9 +637,9 @@ def response_submit(*, response: Response) -> Response:
     now = timezone.now()
     response.submitted_at = now
     update_fields(response, "submitted_at", "updated_at")
-    Invitation.objects.filter(pk=response.invitation_id).update(
-        status=Invitation.Status.COMPLETED, completed_at=now
-    )
+    invitation = response.invitation
+    invitation.status, invitation.completed_at = Invitation.Status.COMPLETED, now
+    update_fields(invitation, "status", "completed_at")
     InvitationEvent.objects.create(invitation_id=response.invitation_id, kind=InvitationEvent.Kind.COMPLETED)
     return response
 
