@@ -39,6 +39,13 @@ def provider_event(sender, event, esp_name: str, **kwargs) -> None:
     if message is None or message.invitation is None:
         logger.info("%s %s event for no message of ours (%s)", esp_name, event.event_type, event.message_id)
         return
+    if not message.to_email:
+        # A purge or an erasure blanked the message: nothing about that address is recorded again
+        # (the services refuse an erased invitation too).
+        logger.info(
+            "%s %s event for a message whose address was removed: ignored", esp_name, event.event_type
+        )
+        return
     from .models import normalise_email
 
     still_its_address = normalise_email(message.to_email) == message.invitation.email_normalised
@@ -52,12 +59,9 @@ def provider_event(sender, event, esp_name: str, **kwargs) -> None:
         return
     if not still_its_address:
         return  # a bounce from an address the invitation no longer uses
-    from .services import InvitationErased, invitation_mark_bounced
+    from .services import invitation_mark_bounced
 
     detail = event.mta_response or event.description or event.reject_reason or event.event_type
-    try:
-        invitation_mark_bounced(
-            invitation=message.invitation, reason=str(detail), actor=None, source=f"reported by {esp_name}"
-        )
-    except InvitationErased:
-        logger.info("%s %s event for an erased invitation: ignored", esp_name, event.event_type)
+    invitation_mark_bounced(
+        invitation=message.invitation, reason=str(detail), actor=None, source=f"reported by {esp_name}"
+    )

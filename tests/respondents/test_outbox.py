@@ -194,3 +194,21 @@ def test_late_reports_about_an_erased_invitation_write_nothing_about_the_person(
     invitation = Invitation.objects.get(pk=pending.invitation_id)
     assert (invitation.email_failed_at, invitation.email_failure, invitation.status) == (None, "", "erased")
     assert not InvitationEvent.objects.filter(invitation=invitation, kind="opted_out").exists()
+
+
+def test_late_reports_after_a_purge_write_nothing_about_the_person(pending, researcher):
+    from consultation.models import AuditEntry
+    from respondents.models import InvitationEvent
+    from respondents.privacy import personal_data_purge
+
+    questionnaire = pending.invitation.questionnaire
+    questionnaire.status = "closed"
+    questionnaire.save(update_fields=["status"])
+    personal_data_purge(questionnaire=questionnaire, actor=researcher)
+    provider_reports("bounced", pending, mta_response="550 5.1.1 <ana@example.gov> unknown")
+    provider_reports("complained", pending)
+
+    invitation = Invitation.objects.get(pk=pending.invitation_id)
+    assert (invitation.email_failed_at, invitation.email_failure) == (None, "")
+    assert not InvitationEvent.objects.filter(invitation=invitation, kind="opted_out").exists()
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.INVITATION_BOUNCED).exists()
