@@ -16,14 +16,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
-from django_countries import countries
+from django.utils import timezone, translation
 
 from questionnaires.engine.definition import Breakdown, pick_text
 from questionnaires.models import Question, Questionnaire
 from questionnaires.selectors import questionnaire_definition
 
 from .models import Invitation, OutboxMessage, Response, Selection
+from .presenters import country_name, wave_label
 from .regions import REGIONS, region_of
 from .selectors import Chain, chain_summaries, largest_chain_seeds
 
@@ -124,6 +124,13 @@ def _tallies(rows, label) -> list[Tally]:
 
 
 def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
+    """The figures in `language` whoever computes them: a staff request in either language, or a
+    Celery worker, which speaks the default one (the snapshot is kept per language)."""
+    with translation.override(language):
+        return _figures(questionnaire, language)
+
+
+def _figures(questionnaire: Questionnaire, language: str) -> Dashboard:
     invitations = Invitation.objects.filter(questionnaire=questionnaire).order_by()
     # One scan for the headline, countries, regions and waves: a row per (country, wave) pair, at
     # most a few hundred, folded in Python.
@@ -137,7 +144,7 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
         total.add(tally)
         countries_.setdefault(row["country"], Tally(label=row["country"])).add(tally)
         regions[region_of(row["country"])].add(tally)
-        waves.setdefault(row["wave"], Tally(label=_wave_label(row["wave"]))).add(tally)
+        waves.setdefault(row["wave"], Tally(label=wave_label(row["wave"]))).add(tally)
 
     largest = largest_chain_seeds(questionnaire, SEEDS_SHOWN)
     elsewhere = _answered_another_country(questionnaire)
@@ -145,7 +152,7 @@ def dashboard(questionnaire: Questionnaire, language: str = "en") -> Dashboard:
     for code, tally in countries_.items():
         if elsewhere.get(code):
             tally.note = f"{elsewhere[code]} answered another country"
-        tally.label = countries.name(code) if code else "Unknown"
+        tally.label = country_name(code, language) if code else "Unknown"
         by_country.append(tally)
     by_country.sort(key=lambda tally: (-tally.invited, tally.label))
     return Dashboard(
@@ -237,10 +244,6 @@ def _refresh_later(questionnaire: Questionnaire, language: str) -> Dashboard | N
         logger.warning("Could not queue the dashboard refresh; computing it now", exc_info=True)
         return dashboard_refresh(questionnaire, language)
     return None
-
-
-def _wave_label(wave: int) -> str:
-    return "Seeds (wave 0)" if wave == 0 else f"Wave {wave}"
 
 
 def _by_seed(questionnaire: Questionnaire, largest: list[int]) -> list[Tally]:

@@ -85,6 +85,10 @@ def country_name(code: str, language: str) -> str:
     return country_names(language).get(code) or code
 
 
+def wave_label(wave: int) -> str:
+    return "Seeds (wave 0)" if wave == 0 else f"Wave {wave}"
+
+
 @lru_cache(maxsize=16)
 def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     """ISO 3166 countries, named and sorted in the respondent's language."""
@@ -251,8 +255,7 @@ def describe_answer(
     other = answers.get(other_text_key(question.code), "")
     kind = question.type
     if kind is QuestionType.COUNTRY:
-        with translation.override(language):
-            return str(countries.name(value)) or value
+        return country_name(value, language)
     if kind.takes_one_code:
         text = labels.get(value, value)
         return f"{text}: {other}" if other else text

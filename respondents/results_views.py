@@ -20,6 +20,7 @@ from questionnaires.selectors import questionnaire_definition
 
 from .coding import answer_tag, answer_untag
 from .models import Invitation, Theme
+from .presenters import wave_label
 from .regions import REGIONS
 from .results import ROUNDING_RULE, ResultFilters, open_answers, results, sample_composition
 
@@ -57,9 +58,7 @@ class FiltersForm(forms.Form):
             .values_list("wave", flat=True)
             .distinct()
         )
-        self.fields["wave"].choices = [("", "Every wave")] + [
-            (wave, "Seeds (wave 0)" if wave == 0 else f"Wave {wave}") for wave in waves
-        ]
+        self.fields["wave"].choices = [("", "Every wave")] + [(wave, wave_label(wave)) for wave in waves]
         breakdowns = [("none", "None")]
         if definition.with_breakdown(Breakdown.COUNTRY):
             breakdowns += [("region", "Region"), ("country", "Country")]

@@ -50,6 +50,16 @@ def test_headline_and_rates(consultation):
     assert total.response_rate == 0.25 and total.completion_rate == 0.5
 
 
+def test_names_follow_the_snapshots_language_whatever_language_computes_it(consultation):
+    from django.utils import translation
+
+    questionnaire, _ = consultation
+    with translation.override("en"):  # a Celery worker speaks the default language
+        figures = dashboard(questionnaire, "fr")
+    assert {t.label for t in figures.by_country} == {"Canada", "Australie", "Nouvelle-Zélande"}
+    assert any(t.label.endswith("· Australie") for t in figures.by_seed)
+
+
 def test_by_country_region_wave_and_seed(consultation):
     questionnaire, people = consultation
     figures = dashboard(questionnaire)
