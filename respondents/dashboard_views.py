@@ -61,14 +61,11 @@ def chains(request, questionnaire: Questionnaire):
     chosen = request.GET.get("seed", "")
     # The largest chains, the matrix and the seed count come with the dashboard's snapshot.
     figures = dashboard_snapshot(questionnaire, questionnaire.default_language)
-    summaries = chain_summaries_top(
-        questionnaire,
-        figures.largest_seeds,
-        also=whole_number(chosen, digits=9),
-    )
+    chosen_number = whole_number(chosen, digits=9)
+    summaries = chain_summaries_top(questionnaire, figures.largest_seeds, also=chosen_number)
     regions, matrix = figures.recruitment
     selected = next(
-        (s for s in summaries if str(s.seed.number) == chosen), summaries[0] if summaries else None
+        (s for s in summaries if s.seed.number == chosen_number), summaries[0] if summaries else None
     )
     tree = None
     if selected is not None:

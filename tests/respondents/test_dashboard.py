@@ -129,6 +129,9 @@ def test_the_recruitment_tree_shows_chains_the_region_matrix_and_one_seeds_tree(
     au = people["au"]
     html = client.get(f"/dashboard/{questionnaire.slug}/chains/?seed={au.number}").content.decode()
     assert f"The chain of {au.pseudonym}: 2 members, 1 wave deep" in html
+    smaller = people["ca2"]  # not the largest chain, which is drawn when no seed is chosen
+    written_with_zeros = client.get(f"/dashboard/{questionnaire.slug}/chains/?seed=00{smaller.number}")
+    assert f"The chain of {smaller.pseudonym}:" in written_with_zeros.content.decode()
     assert ("<svg" in html and f"{people['nz'].pseudonym} · emailed" in html) or "· created" in html
     assert "Who recruits whom, by region" in html and "Oceania" in html
     assert "c@example.gov" not in html and "Official" not in html
