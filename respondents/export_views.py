@@ -85,8 +85,8 @@ def _export(request: HttpRequest, questionnaire: Questionnaire, fmt: str, option
     if fmt in STREAMED_FORMATS:  # at once, audited first
         chunks = csv_export(questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options)
         response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
-        suffix = "responses" if fmt == "csv" else "recruitment"
-        response["Content-Disposition"] = f'attachment; filename="{_filename(questionnaire, suffix)}"'
+        filename = _filename(questionnaire, STREAMED_FORMATS[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
     export_file_request(questionnaire=questionnaire, actor=request.user, fmt=fmt, options=options)
     messages.success(request, "The file is being prepared: it appears below when it is ready.")

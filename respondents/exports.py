@@ -566,14 +566,17 @@ def export_audit(*, questionnaire: Questionnaire, actor, fmt: str, options: Expo
     )
 
 
+FILE_WRITERS = {"xlsx": write_xlsx, "sav": write_sav}
+
+
 def write_file(fmt: str, questionnaire: Questionnaire, options: ExportOptions, path: str) -> int:
     """An Excel ("xlsx") or SPSS ("sav") file of the responses at `path`; returns how many rows."""
-    write = write_xlsx if fmt == "xlsx" else write_sav
-    return write(questionnaire, options, questionnaire.default_language, path)
+    return FILE_WRITERS[fmt](questionnaire, options, questionnaire.default_language, path)
 
 
-# The exports streamed as they are read; the others are files, built whole.
-STREAMED_FORMATS = ("csv", "edges")
+# The exports streamed as they are read, each with what its file holds; the others are files,
+# built whole (FILE_WRITERS).
+STREAMED_FORMATS = {"csv": "responses", "edges": "recruitment"}
 
 
 def csv_export(*, questionnaire: Questionnaire, actor, fmt: str, options: ExportOptions) -> Iterator[str]:

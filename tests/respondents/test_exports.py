@@ -318,15 +318,13 @@ def test_each_response_carries_a_copy_of_its_answers_whoever_writes_them(answere
 
 def test_question_codes_never_take_an_export_columns_name(researcher, tmp_path):
     import json
-    from pathlib import Path
 
     import pyreadstat
 
     from questionnaires.services import questionnaire_import, questionnaire_set_status
+    from tests.conftest import EVERY_TYPE
 
-    document = json.loads(
-        (Path(__file__).parents[1] / "questionnaires" / "data" / "every_type.json").read_text()
-    )
+    document = json.loads(EVERY_TYPE.read_text())
     document["slug"] = "clashes"
     text = json.dumps(document).replace('"P_COUNTRY"', '"country"').replace('"P_SCORE"', '"BY"')
     questionnaire = questionnaire_set_status(

@@ -5,7 +5,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from questionnaires.models import Questionnaire
-from respondents.exports import STREAMED_FORMATS, ExportOptions, csv_export, export_audit, write_file
+from respondents.exports import (
+    FILE_WRITERS,
+    STREAMED_FORMATS,
+    ExportOptions,
+    csv_export,
+    export_audit,
+    write_file,
+)
 
 
 class Command(BaseCommand):
@@ -13,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
-        parser.add_argument("--format", choices=["csv", "xlsx", "sav", "edges"], default="csv")
+        parser.add_argument("--format", choices=[*STREAMED_FORMATS, *FILE_WRITERS], default="csv")
         parser.add_argument(
             "--output", required=True, help="The file to write ('-' for standard output, CSV only)."
         )
