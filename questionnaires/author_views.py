@@ -453,16 +453,18 @@ def _confirm_delete(request, questionnaire, *, what: str, title: str, delete) ->
 def _posted_order(request: HttpRequest, current: list[int]) -> list[int] | None:
     """The new order: a full list of ids (drag-and-drop), or "<id>:up" / "<id>:down" (the buttons)."""
     if "move" in request.POST:
-        pk, _, direction = request.POST["move"].partition(":")
-        if whole_number(pk) is None or direction not in ("up", "down"):
+        posted, _, direction = request.POST["move"].partition(":")
+        pk = whole_number(posted)
+        if pk is None or direction not in ("up", "down"):
             return None
-        if int(pk) not in current:
-            return [int(pk)]  # an unknown id: the service refuses it by name
-        return move_in_order(current, int(pk), direction)
+        if pk not in current:
+            return [pk]  # an unknown id: the service refuses it by name
+        return move_in_order(current, pk, direction)
     raw = request.POST.getlist("order")
-    if not raw or len(raw) > MAX_ORDER_IDS or any(whole_number(value) is None for value in raw):
+    ids = [whole_number(value) for value in raw[: MAX_ORDER_IDS + 1]]
+    if not ids or len(ids) > MAX_ORDER_IDS or None in ids:
         return None
-    return [int(value) for value in raw]
+    return ids
 
 
 def _moved_anchor(request: HttpRequest, kind: str, fallback: str) -> str:

@@ -807,7 +807,8 @@ def translations_save(
         raise StaleEdit(f"{len(stale)} of these texts")
     if not log:
         return 0
-    # Texts touch no condition: only a launched questionnaire is checked afterwards.
+    # Texts touch no condition: only a launched questionnaire is checked afterwards, against its row
+    # as stored (the object in hand may already carry the edited texts).
     check = _Check.now(Questionnaire.objects.get(pk=questionnaire.pk)) if questionnaire.is_locked else None
     for model_name, by_pk in changed.items():
         model = TRANSLATABLE[model_name][0]

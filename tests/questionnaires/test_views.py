@@ -15,12 +15,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def owner():
+    """Without the site permission to create questionnaires (conftest's `draft` takes this owner)."""
     return UserFactory(username="owner")
-
-
-@pytest.fixture
-def draft(owner):
-    return questionnaire_import(raw=EVERY_TYPE.read_bytes(), actor=owner)
 
 
 def test_home_lists_the_users_questionnaires_with_counts(client, owner, draft, django_assert_max_num_queries):
