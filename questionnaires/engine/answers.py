@@ -22,6 +22,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from consultation.numbers import whole_number
+
 from .definition import QuestionDef, QuestionType
 from .routing import other_text_key
 
@@ -172,11 +174,12 @@ def _clean_ranking(question: QuestionDef, submitted: Submitted) -> list[str] | N
         text = _single(submitted, f"{question.code}.{item.code}")
         if not text:
             continue
-        if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= len(question.items):
+        rank = whole_number(text)
+        if rank is None or not 1 <= rank <= len(question.items):
             raise AnswerError(
                 _("Give each item a rank from 1 to %(count)d.") % {"count": len(question.items)}
             )
-        ranks[item.code] = int(text)
+        ranks[item.code] = rank
     if not ranks:
         return None
     if len(ranks) != len(question.items):
