@@ -308,7 +308,7 @@ def test_an_export_finished_after_a_purge_leaves_no_file(closed, researcher, mon
         personal_data_purge(questionnaire=closed, actor=researcher)
         return rows
 
-    monkeypatch.setattr(exports, "write_xlsx", writer_overtaken_by_a_purge)
+    monkeypatch.setitem(exports.FILE_WRITERS, "xlsx", writer_overtaken_by_a_purge)
     export_file_build(export.pk)
     assert not ExportFile.objects.filter(pk=export.pk).exists()
     assert files() == before  # the file with names was not left behind
