@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from .models import normalise_email
@@ -47,6 +48,21 @@ class SeedCsvForm(forms.Form):
 # --- Respondents' nominations (plain templates render these: see templates/respondents/_nominate.html)
 
 
+class PlainChoices(BaseChoiceIterator):
+    """Choices already in their final form, (value, label) strings, kept as they are: Django would
+    normalise a plain list of 250 countries again for each colleague's form, and again whenever
+    the list is read, which cost more than the rest of the thank-you page."""
+
+    def __init__(self, choices: Sequence[tuple[str, str]]):
+        self.choices = tuple(choices)
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+
 class PeerForm(forms.Form):
     """One colleague a respondent suggests. A row left entirely blank is skipped."""
 
@@ -65,7 +81,7 @@ class PeerForm(forms.Form):
         self.fields["language"].choices = list(languages)
         # The respondent's own language to start with; a row left blank then counts as unchanged.
         self.fields["language"].initial = default_language
-        self.fields["country"].choices = [("", "—"), *countries]
+        self.fields["country"].choices = PlainChoices((("", "—"), *countries))
 
 
 class BasePeerFormSet(forms.BaseFormSet):

@@ -208,7 +208,9 @@ def consent(request: HttpRequest) -> HttpResponse:
             _("This is now your personal link; keep it to come back to your answers later: %(link)s")
             % {"link": invitation_link(response.invitation)},
         )
-    return redirect("respondents:resume")
+    if response.is_submitted:
+        return redirect("respondents:thanks")
+    return _resume_redirect(response)
 
 
 def _unclaimed_referral(invitation: Invitation) -> bool:
@@ -265,6 +267,10 @@ def resume(request: HttpRequest) -> HttpResponse:
     elsewhere = _nothing_to_answer(request)
     if elsewhere:
         return elsewhere
+    return _resume_redirect(response)
+
+
+def _resume_redirect(response: Response) -> HttpResponse:
     progress = response_progress(response)
     if progress.next_domain is None:
         return redirect("respondents:review")
@@ -278,6 +284,9 @@ def _page_number(definition, domain_code: str) -> int:
 @require_http_methods(["GET", "POST"])
 @respondent_view
 def page(request: HttpRequest, number: int) -> HttpResponse:
+    """One domain. Next (or Back) on a valid page saves it and answers with the page that comes
+    next, as LimeSurvey and REDCap do: one request per page instead of a redirect and a second
+    request. The page then names its own address, which respondent.js puts in the address bar."""
     response = request.response
     if response is None:
         return redirect("respondents:landing")
@@ -307,7 +316,7 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
         except NotAccepting:
             return render(request, "respondents/already_submitted.html", _context(request), status=409)
         if result.ok:
-            return _after_save(request, response, domain, result.answers, number)
+            return _after_save(request, domain, result.answers)
         errors = result.errors
 
     progress = response_progress(response)
@@ -317,18 +326,24 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
         if following is None:
             return redirect("respondents:review")
         return redirect("respondents:page", number=_page_number(definition, following.code))
-    answers = progress.answers
+    return _domain_page(request, progress, domain, submitted=submitted, errors=errors)
+
+
+def _domain_page(request: HttpRequest, progress, domain, *, submitted=None, errors=None) -> HttpResponse:
+    definition, answers = progress.definition, progress.answers
+    number = _page_number(definition, domain.code)
     views = question_views(
         definition=definition,
         domain=domain,
         answers=answers,
         language=request.LANGUAGE_CODE,
         submitted=submitted,
-        errors=errors,
+        errors=errors or {},
     )
     previous = progress.previous_domain(domain)
     context = _context(
         request,
+        page_url=reverse("respondents:page", args=[number]),
         domain=domain,
         domain_title=_domain_text(definition, domain, "title", request.LANGUAGE_CODE),
         domain_description=_domain_text(definition, domain, "description", request.LANGUAGE_CODE),
@@ -348,38 +363,39 @@ def _domain_text(definition, domain, field: str, language: str) -> str:
     return pick_text(getattr(domain, field), language, definition.languages)
 
 
-def _after_save(request: HttpRequest, response: Response, domain, answers, number: int) -> HttpResponse:
-    progress = response_progress(response, answers=answers)
-    definition = progress.definition
+def _after_save(request: HttpRequest, domain, answers) -> HttpResponse:
+    """The page that follows a save: the same one when follow-up questions appeared, the previous
+    one for Back, else the next visible domain, or the review after the last."""
+    progress = response_progress(request.response, answers=answers)
     shown = set(filter(None, request.POST.get("_shown", "").split(",")))
-    now_visible = {question.code for question in visible_questions(definition, domain, answers)}
+    now_visible = {question.code for question in visible_questions(progress.definition, domain, answers)}
     if now_visible - shown:
         # Without JavaScript, follow-up questions appear once the answers they depend on are saved.
         messages.info(request, _("Your answers are saved. Some follow-up questions have appeared below."))
-        return redirect("respondents:page", number=number)
-    if request.POST.get("_action") == "back":
-        previous = progress.previous_domain(domain)
-        if previous is not None:
-            return redirect("respondents:page", number=_page_number(definition, previous.code))
-    following = progress.following_domain(domain)
-    if following is None:
-        return redirect("respondents:review")
-    return redirect("respondents:page", number=_page_number(definition, following.code))
+        return _domain_page(request, progress, domain)
+    target = progress.previous_domain(domain) if request.POST.get("_action") == "back" else None
+    target = target or progress.following_domain(domain)
+    if target is None:
+        return _review_page(request, progress)
+    return _domain_page(request, progress, target)
 
 
 @require_GET
 @respondent_view
 def review(request: HttpRequest) -> HttpResponse:
-    response = request.response
     elsewhere = _nothing_to_answer(request)
     if elsewhere:
         return elsewhere
-    progress = response_progress(response)
+    return _review_page(request, response_progress(request.response))
+
+
+def _review_page(request: HttpRequest, progress) -> HttpResponse:
     return render(
         request,
         "respondents/review.html",
         _context(
             request,
+            page_url=reverse("respondents:review"),
             sections=_sections(progress, request.LANGUAGE_CODE),
             complete=progress.next_domain is None,
             accepting=accepts_answers(request.questionnaire),

@@ -96,7 +96,16 @@
     if (field) field.value = shown.join(",");
   }
 
+  // A saved page answers with the page that comes next, under the address the form was posted
+  // to. Replacing the history entry with the page's own address, even an unchanged one, makes a
+  // reload or the browser's Back button fetch the page instead of offering to send a form again.
+  function showOwnAddress() {
+    var own = document.querySelector('meta[name="page-url"]');
+    if (own && window.history.replaceState) window.history.replaceState(null, "", own.content);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    showOwnAddress();
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
     var form = document.getElementById("domain-form");

@@ -1,5 +1,6 @@
 """The respondent's path: link, consent, domain pages, resume, review, submit."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -30,6 +31,16 @@ D1 = {
     "D1_Q7.MIXED": "HIGH",
     "_shown": "D1_Q1,D1_Q2,D1_Q3,D1_Q4,D1_Q5,D1_Q6,D1_Q7",
 }
+
+
+def shown_page(response) -> str:
+    """The address a page names as its own (respondent.js puts it in the address bar)."""
+    found = re.search(r'<meta name="page-url" content="([^"]+)">', response.content.decode())
+    return found.group(1) if found else ""
+
+
+def without_csrf(response) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
 
 
 def stored(invitation) -> dict:
@@ -106,7 +117,7 @@ def test_pages_without_a_session_get_the_neutral_page():
 
 def test_consent_records_time_and_version(invitation):
     client = session_client(invitation)
-    assert client.post("/r/consent/").status_code == 302
+    assert client.post("/r/consent/")["Location"] == "/r/page/1/"  # straight to the first page
     invitation.refresh_from_db()
     assert invitation.status == "consented" and invitation.consent_version == 2 and invitation.consented_at
     client.post("/r/consent/")  # a double click consents once
@@ -138,7 +149,9 @@ def test_next_on_a_valid_page_saves_it_and_moves_on(respondent, invitation):
     response = respondent.post(
         "/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"}
     )
-    assert response.status_code == 302 and response["Location"] == "/r/page/2/"
+    # Saved, and the answer is the next page itself, naming its own address.
+    assert response.status_code == 200 and shown_page(response) == "/r/page/2/"
+    assert 'action="/r/page/2/"' in response.content.decode()
     assert stored(invitation) == {
         "P_COUNTRY": "CA",
         "P_LEVEL": "SENIOR",
@@ -179,10 +192,13 @@ def test_follow_ups_without_javascript_appear_after_next(respondent, invitation)
         },
     )
     # Saved, and shown again because follow-ups (D1_Q2, D1_Q4) appeared.
-    assert first.status_code == 302 and first["Location"] == "/r/page/2/"
+    assert first.status_code == 200 and shown_page(first) == "/r/page/2/"
     assert stored(invitation)["D1_Q1"] == ["DISPERSAL"]
-    page = respondent.get("/r/page/2/").content.decode()
-    assert 'id="q-D1_Q2" data-code="D1_Q2">' in page
+    page = first.content.decode()
+    assert 'id="q-D1_Q2" data-code="D1_Q2">' in page and "Some follow-up questions have appeared" in page
+    assert 'value="DISPERSAL" checked' in page  # the saved answers are filled in
+    # The notice is shown once: a later visit to the page does not repeat it.
+    assert "Some follow-up questions" not in respondent.get("/r/page/2/").content.decode()
 
 
 def test_hidden_answers_are_not_kept(respondent, invitation):
@@ -248,6 +264,7 @@ def test_resume_on_another_device_at_the_first_unfinished_domain(respondent, inv
     other_device = session_client(invitation)
     assert other_device.get("/r/").status_code == 200
     assert other_device.get("/r/resume/")["Location"] == "/r/page/2/"
+    assert other_device.post("/r/consent/")["Location"] == "/r/page/2/"  # consenting again resumes too
     page = other_device.get("/r/page/1/").content.decode()
     assert 'value="4"' in page and '<option value="CA" selected>' in page and 'value="SENIOR" checked' in page
 
@@ -255,7 +272,8 @@ def test_resume_on_another_device_at_the_first_unfinished_domain(respondent, inv
 def test_back_saves_and_returns(respondent, invitation):
     respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
     response = respondent.post("/r/page/2/", {**D1, "_action": "back"})
-    assert response["Location"] == "/r/page/1/" and "D1_Q1" in stored(invitation)
+    assert shown_page(response) == "/r/page/1/" and "D1_Q1" in stored(invitation)
+    assert 'value="SENIOR" checked' in response.content.decode()
 
 
 def complete(client):
@@ -264,7 +282,9 @@ def complete(client):
 
 
 def test_review_then_submit_then_read_only(respondent, invitation):
-    assert complete(respondent)["Location"] == "/r/review/"
+    last_page = complete(respondent)
+    assert shown_page(last_page) == "/r/review/"
+    assert without_csrf(last_page) == without_csrf(respondent.get("/r/review/"))
     review = respondent.get("/r/review/").content.decode()
     assert "Dispersal" in review and "Small units" in review and "1. Intelligence sharing" in review
     assert "Canada" in review and 'action="/r/submit/"' in review

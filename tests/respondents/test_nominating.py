@@ -91,6 +91,30 @@ def test_bad_nominations_get_a_clear_message_and_store_nothing(submitted, peers,
     assert Invitation.objects.count() == 1
 
 
+def test_a_refused_nomination_shows_what_was_typed_beside_each_message(submitted):
+    typed = {
+        "name": '<b>Ben</b> "Peer"',
+        "email": "not-an-address",
+        "country": "FR",
+        "language": "fr",
+        "may_name_nominator": "on",
+    }
+    html = submitted.post("/r/nominate/", rows(typed)).content.decode()
+    assert 'value="&lt;b&gt;Ben&lt;/b&gt; &quot;Peer&quot;"' in html and "<b>Ben</b>" not in html
+    assert 'value="not-an-address" class="form-control is-invalid"' in html
+    assert 'aria-describedby="id_peer-0-email-error"' in html
+    assert 'id="id_peer-0-email-error">Enter a valid email address.' in html
+    assert '<a href="#id_peer-0-email">Colleague 1, Email address' in html  # the summary links to it
+    first_row = html.split("</fieldset>")[0]
+    assert '<option value="FR" selected>' in first_row and '<option value="fr" selected>' in first_row
+    assert 'id="id_peer-0-may_name_nominator" checked' in first_row
+    second_row = html.split("</fieldset>")[1]
+    second_country = second_row.split('name="peer-1-country"')[1].split("</select>")[0]
+    assert second_country.count(" selected>") == 1 and '<option value="" selected>—' in second_country
+    assert 'id="id_peer-1-may_name_nominator">' in second_row
+    assert html.count('<option value="FR"') == 3  # every row offers every country
+
+
 def test_rows_past_the_quota_are_refused_whole(submitted):
     data = rows(*({"email": f"p{i}@example.gov"} for i in range(4)), total=4)
     assert submitted.post("/r/nominate/", data).status_code == 400
