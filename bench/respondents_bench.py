@@ -177,6 +177,8 @@ def respondent_run(port: int, tokens: list[str], definition, results: dict, lock
             _, location, _, _ = client.request("GET", f"/r/{token}/")
             load(client, location, "/r/")
             _, location, _, _ = client.request("POST", "/r/consent/", [])
+            if location == "/r/resume/":  # an older flow, with one more redirect
+                _, location, _, _ = client.request("GET", location)
             load(client, location, "/r/page/1/")
             answers: dict = {}
             domains = visible_domains(definition, answers)
@@ -188,8 +190,11 @@ def respondent_run(port: int, tokens: list[str], definition, results: dict, lock
                     else "/r/review/"
                 )
                 fields = answers_for_page(definition, domain, answers)
-                status, _, content, elapsed = client.request("POST", f"/r/page/{number}/", fields)
+                status, location, content, elapsed = client.request("POST", f"/r/page/{number}/", fields)
                 saves.append(elapsed)
+                if status == 302:  # a save that redirects (Post/Redirect/Get): the browser follows
+                    load(client, location, following)
+                    continue
                 shown = PAGE_URL.search(content)
                 if status != 200 or not shown or shown.group(1) != following:
                     errors += 1

@@ -80,6 +80,30 @@ def respondent_invitation(invitation_id: int) -> Invitation | None:
     return invitation
 
 
+_LINK_ROW = PreparedQuery(
+    lambda token: (
+        Invitation.objects.filter(token=token)
+        .order_by()
+        .values_list("id", "questionnaire_id", "token", "status", "questionnaire__status")
+    ),
+    str,
+)
+
+
+def link_invitation(token: str) -> Invitation | None:
+    """The invitation a personal link names, with what opening it checks (its status and its
+    questionnaire's): the first request of every respondent's visit."""
+    rows = _LINK_ROW.rows(token)
+    if not rows:
+        return None
+    *values, questionnaire_status = rows[0]
+    invitation = Invitation.from_db("default", ["id", "questionnaire_id", "token", "status"], values)
+    invitation.questionnaire = Questionnaire.from_db(
+        "default", ["id", "status"], [invitation.questionnaire_id, questionnaire_status]
+    )
+    return invitation
+
+
 _ANSWER_ROWS = PreparedQuery(
     lambda response_id: (
         Answer.objects.filter(response_id=response_id)

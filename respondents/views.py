@@ -37,7 +37,7 @@ from .recruitment import (
     referral_links_create,
     referral_links_pending,
 )
-from .selectors import respondent_invitation, response_progress
+from .selectors import link_invitation, respondent_invitation, response_progress
 from .services import (
     LinkReplaced,
     NotAccepting,
@@ -67,7 +67,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
 
     A GET changes nothing but the session: mail scanners open every link in an email.
     """
-    invitation = Invitation.objects.select_related("questionnaire").filter(token=token[:64]).first()
+    invitation = link_invitation(token[:64])
     if (
         invitation is None
         or invitation.status in (Invitation.Status.REVOKED, Invitation.Status.ERASED)
@@ -79,7 +79,8 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
             return neutral_page(request, status=429)
         failed_lookup_record(address)
         return neutral_page(request)
-    request.session.cycle_key()
+    if request.session.session_key is not None:
+        request.session.cycle_key()  # a session someone may have planted is not taken over
     _session_open(request, invitation)
     return redirect("respondents:landing")
 

@@ -63,6 +63,27 @@ def test_the_link_moves_the_token_into_the_session_and_changes_nothing_else(invi
     assert landing.status_code == 200 and invitation.token not in landing.content.decode()
 
 
+def test_opening_a_link_gives_a_session_of_its_own(invitation):
+    """A session that existed before the link was opened (one an attacker planted, say) is not
+    the one the respondent answers in; a first visit gets a new session, in one lookup."""
+    client = Client()
+    client.get("/accounts/login/")  # some earlier page gave this browser a session
+    client.session.save()
+    client.cookies["sessionid"] = planted = client.session.session_key
+    client.get(f"/r/{invitation.token}/")
+    assert client.cookies["sessionid"].value != planted
+    assert client.get("/r/").status_code == 200
+
+
+def test_a_first_visit_opens_its_link_in_a_few_queries(invitation, django_assert_max_num_queries):
+    client = Client()
+    # The invitation; the new session: its key checked unused, then its row written once (the
+    # savepoint and its release are the test's transaction).
+    with django_assert_max_num_queries(5):
+        assert client.get(f"/r/{invitation.token}/").status_code == 302
+    assert client.get("/r/").status_code == 200
+
+
 def neutral(client: Client, token: str):
     response = client.get(f"/r/{token}/")
     return response.status_code, "This link is not active" in response.content.decode()
