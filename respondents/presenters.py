@@ -265,7 +265,10 @@ def describe_answer(
     if kind is QuestionType.RANKING:
         return "; ".join(f"{rank}. {item_labels.get(code, code)}" for rank, code in enumerate(value, start=1))
     if kind is QuestionType.MATRIX:
+        # In the questionnaire's order of rows: PostgreSQL's jsonb keeps an object's keys in an
+        # order of its own (shortest first), which would differ from the page just saved.
+        rows = [item for item in item_labels if item in value] + [i for i in value if i not in item_labels]
         return "; ".join(
-            f"{item_labels.get(item, item)}: {labels.get(code, code)}" for item, code in value.items()
+            f"{item_labels.get(item, item)}: {labels.get(value[item], value[item])}" for item in rows
         )
     return str(value)
