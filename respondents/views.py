@@ -49,6 +49,7 @@ from .services import (
     response_submit,
 )
 from .throttle import failed_lookup_record, failed_lookups_exceeded
+from .widgets import blank_peer_fieldsets, peer_fieldsets
 
 SESSION_KEY = RESPONDENT_SESSION_KEY  # the idle-session check (consultation/middleware.py) reads it too
 SESSION_TOKEN_KEY = "respondent_token"
@@ -450,23 +451,32 @@ def _nomination_context(request: HttpRequest, formset=None) -> dict:
     if not may_nominate(invitation):
         return {"nominate": None}
     left = nominations_left(invitation)
-    if formset is None and left:
-        formset = _peer_formset(request, left)
+    if formset is not None:
+        rows = peer_fieldsets(formset)
+    elif left:
+        rows = blank_peer_fieldsets(left, _language_names(request.questionnaire), request.LANGUAGE_CODE)
+    else:
+        rows = ""
     return {
         "nominate": {
             "left": left,
-            "formset": formset,
+            "formset": formset,  # a refused one, whose errors the page lists
+            "rows": rows,
             "counts": range(1, left + 1),
             "links": [invitation_link(referral) for referral in referral_links_pending(invitation)],
         }
     }
 
 
+def _language_names(questionnaire: Questionnaire) -> tuple[tuple[str, str], ...]:
+    return tuple((code, _language_name(code)) for code in questionnaire.languages)
+
+
 def _peer_formset(request: HttpRequest, left: int, data=None):
     language = request.LANGUAGE_CODE
     return peer_formset(
         left,
-        languages=[(code, _language_name(code)) for code in request.questionnaire.languages],
+        languages=_language_names(request.questionnaire),
         countries=country_choices(language),
         default_language=language,
         data=data,

@@ -115,6 +115,17 @@ def test_a_refused_nomination_shows_what_was_typed_beside_each_message(submitted
     assert html.count('<option value="FR"') == 3  # every row offers every country
 
 
+def test_the_blank_rows_follow_the_respondents_language(submitted):
+    english = submitted.get("/r/thanks/").content.decode()
+    submitted.post("/r/language/", {"language": "fr", "next": "/r/thanks/"})
+    french = submitted.get("/r/thanks/").content.decode()
+    assert '<label class="form-label" for="id_peer-0-name">Name</label>' in english
+    assert '<option value="DE">Germany</option>' in english and '<option value="en" selected>' in english
+    assert '<label class="form-label" for="id_peer-0-name">Nom</label>' in french
+    assert '<option value="DE">Allemagne</option>' in french and '<option value="fr" selected>' in french
+    assert submitted.get("/r/thanks/").content.decode().count("<fieldset") == 3
+
+
 def test_rows_past_the_quota_are_refused_whole(submitted):
     data = rows(*({"email": f"p{i}@example.gov"} for i in range(4)), total=4)
     assert submitted.post("/r/nominate/", data).status_code == 400
