@@ -10,6 +10,7 @@ from . import views
 admin.site.site_header = "Consultation platform administration"
 
 urlpatterns = [
+    path("r/", include("respondents.urls")),  # first: respondents' pages are most of the traffic
     path("", questionnaire_views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -18,7 +19,6 @@ urlpatterns = [
     path("q/", include("questionnaires.urls")),
     path("author/", include("questionnaires.author_urls")),
     path("q/<slug:slug>/invitations/", include("respondents.staff_urls")),
-    path("r/", include("respondents.urls")),
     path("dashboard/<slug:slug>/", include("respondents.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]
