@@ -8,7 +8,8 @@ server, same concurrency), then drives the respondents as a browser would, follo
 redirect: the link and its landing page, consent and the first page, every domain page saved with
 valid answers (follow-ups included; each save answers with the next page, the last with the
 review), submit and the thank-you page. Prints page saves per second, p50/p95/p99 of page loads
-(the GETs) and saves, and errors, beside the floor. Not a test: nothing asserts.
+(the GETs), of saves, and of the time from Next to the next page shown (the save, plus the page it
+redirects to where a save redirects), and errors, beside the floor. Not a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ PAGE_URL = re.compile(r'<meta name="page-url" content="([^"]+)">')
 
 def respondent_run(port: int, tokens: list[str], definition, results: dict, lock: threading.Lock) -> None:
     """What a browser does: every redirect followed, each save answered with the page that follows."""
-    loads, saves, errors = [], [], 0
+    loads, saves, turns, errors = [], [], [], 0  # turns: from Next to the next page shown
     from questionnaires.engine.routing import visible_domains
 
     def load(client: Client, location: str, expected: str) -> None:
@@ -194,7 +195,9 @@ def respondent_run(port: int, tokens: list[str], definition, results: dict, lock
                 saves.append(elapsed)
                 if status == 302:  # a save that redirects (Post/Redirect/Get): the browser follows
                     load(client, location, following)
+                    turns.append(elapsed + loads[-1])
                     continue
+                turns.append(elapsed)
                 shown = PAGE_URL.search(content)
                 if status != 200 or not shown or shown.group(1) != following:
                     errors += 1
@@ -209,6 +212,7 @@ def respondent_run(port: int, tokens: list[str], definition, results: dict, lock
     with lock:
         results["loads"].extend(loads)
         results["saves"].extend(saves)
+        results["turns"].extend(turns)
         results["errors"] += errors
 
 
@@ -317,7 +321,7 @@ def main() -> None:
             Questionnaire.objects.get(slug="radicalized-offenders-consultation")
         )
         lock = threading.Lock()
-        results = {"loads": [], "saves": [], "errors": 0, "floor": [], "floor_errors": 0}
+        results = {"loads": [], "saves": [], "turns": [], "errors": 0, "floor": [], "floor_errors": 0}
 
         threads = [
             threading.Thread(target=floor_run, args=(port, args.floor_seconds, results, lock))
@@ -366,6 +370,10 @@ def main() -> None:
     )
     print(
         f"page saves  (ms):     p50 {percentile(saves, 0.5):6.1f}  p95 {percentile(saves, 0.95):6.1f}  p99 {percentile(saves, 0.99):6.1f}"
+    )
+    turns = results["turns"]
+    print(
+        f"Next to next page (ms): p50 {percentile(turns, 0.5):6.1f}  p95 {percentile(turns, 0.95):6.1f}  p99 {percentile(turns, 0.99):6.1f}"
     )
     print(f"errors:               {results['errors']}")
     print(
