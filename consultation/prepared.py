@@ -104,15 +104,23 @@ def _update_sql(model: type[Model], names: tuple[str, ...], using: str) -> str:
     return f"UPDATE {quote(model._meta.db_table)} SET {columns} WHERE {quote(model._meta.pk.column)} = %s"
 
 
+Statement = tuple[str, list[Any]]
+
+
+def update_statement(instance: Model, *names: str, using: str = "default") -> Statement:
+    """The UPDATE that `update_fields` runs, to run later or with others (`Writes`)."""
+    connection = connections[using]
+    fields = [instance._meta.get_field(name) for name in names]
+    values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
+    return _update_sql(type(instance), names, using), [*values, instance.pk]
+
+
 def update_fields(instance: Model, *names: str, using: str = "default") -> None:
     """`instance.save(update_fields=names)` for a hot path: the same values (auto_now included,
     each prepared by its field) in an UPDATE built once per model and field list. It sends no
     pre_save or post_save signal, so it is only for models nothing listens to."""
-    connection = connections[using]
-    fields = [instance._meta.get_field(name) for name in names]
-    values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_update_sql(type(instance), names, using), [*values, instance.pk])
+    with connections[using].cursor() as cursor:
+        cursor.execute(*update_statement(instance, *names, using=using))
 
 
 @lru_cache(maxsize=256)
@@ -123,14 +131,12 @@ def _insert_sql(model: type[Model], names: tuple[str, ...], count: int, using: s
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join([row] * count)
 
 
-def insert_rows(
+def insert_statements(
     model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default"
-) -> None:
-    """Insert `rows` (values in the order of `names`): `bulk_create` without model instances, for
-    a hot path that needs no ids back. Each value is prepared by its field, as the ORM would;
-    auto_now fields must be given."""
+) -> list[Statement]:
+    """The INSERTs that `insert_rows` runs, to run later or with others (`Writes`)."""
     if not rows:
-        return
+        return []
     connection = connections[using]
     fields = [model._meta.get_field(name) for name in names]
     for field in fields:  # a field that needs its own placeholder SQL is left to the ORM
@@ -141,12 +147,54 @@ def insert_rows(
         [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
         for row in rows
     ]
-    with connection.cursor() as cursor:
-        # Plain VALUES rows, as many statements as bulk_create would make. PostgreSQL would also
-        # take one array per column (bulk_create's form there), but psycopg then quotes each array
-        # in Python: measured on a page save's rows, that cost more than the rows themselves.
-        size = max(1, connection.ops.bulk_batch_size(fields, rows))
-        for start in range(0, len(rows), size):
-            batch = prepared[start : start + size]
-            params = [value for row in batch for value in row]
-            cursor.execute(_insert_sql(model, tuple(names), len(batch), using), params)
+    # Plain VALUES rows, as many statements as bulk_create would make. PostgreSQL would also take
+    # one array per column (bulk_create's form there), but psycopg then quotes each array in
+    # Python: measured on a page save's rows, that cost more than the rows themselves.
+    size = max(1, connection.ops.bulk_batch_size(fields, rows))
+    return [
+        (
+            _insert_sql(model, tuple(names), len(batch), using),
+            [value for row in batch for value in row],
+        )
+        for batch in (prepared[start : start + size] for start in range(0, len(rows), size))
+    ]
+
+
+def insert_rows(
+    model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default"
+) -> None:
+    """Insert `rows` (values in the order of `names`): `bulk_create` without model instances, for
+    a hot path that needs no ids back. Each value is prepared by its field, as the ORM would;
+    auto_now fields must be given."""
+    with connections[using].cursor() as cursor:
+        for statement in insert_statements(model, names, rows, using):
+            cursor.execute(*statement)
+
+
+class Writes:
+    """INSERTs and UPDATEs of different tables that go to the database together: on PostgreSQL in
+    one statement, the others as data-modifying WITH clauses (one round trip instead of one per
+    statement); elsewhere one after the other. They see the database as it was before all of
+    them, so none may depend on another's rows, and no row may be written twice."""
+
+    def __init__(self, using: str = "default"):
+        self.using = using
+        self.statements: list[Statement] = []
+
+    def insert_rows(self, model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.statements.extend(insert_statements(model, names, rows, self.using))
+
+    def update_fields(self, instance: Model, *names: str) -> None:
+        self.statements.append(update_statement(instance, *names, using=self.using))
+
+    def run(self) -> None:
+        connection = connections[self.using]
+        statements, self.statements = self.statements, []
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and len(statements) > 1:
+                *first, (last_sql, _) = statements
+                clauses = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(first))
+                cursor.execute(f"WITH {clauses} {last_sql}", [p for _, params in statements for p in params])
+                return
+            for statement in statements:
+                cursor.execute(*statement)

@@ -20,7 +20,7 @@ from django_countries import countries
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
-from consultation.prepared import PreparedQuery, insert_rows, update_fields
+from consultation.prepared import PreparedQuery, Writes, update_fields
 from questionnaires.engine.answers import AnswerError, clean_answer
 from questionnaires.engine.conditions import evaluate, is_answered
 from questionnaires.engine.definition import Definition, DomainDef, QuestionType
@@ -524,8 +524,14 @@ def response_save_domain(
         return result
     if not evaluate(domain.condition, effective_answers(definition, stored)):
         return result  # a page the respondent's answers hide (an old tab, a forged post): nothing to save
+    writes = Writes()  # on PostgreSQL, the page's rows and the response's progress in one statement
     _store_answers(
-        response=response, definition=definition, domain=domain, stored=stored, answers=result.answers
+        response=response,
+        definition=definition,
+        domain=domain,
+        stored=stored,
+        answers=result.answers,
+        writes=writes,
     )
 
     now = timezone.now()
@@ -540,9 +546,10 @@ def response_save_domain(
         fields.append("started_at")
         invitation = response.invitation
         invitation.status, invitation.started_at = Invitation.Status.STARTED, now
-        update_fields(invitation, "status", "started_at")
+        writes.update_fields(invitation, "status", "started_at")
         InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.STARTED)
-    update_fields(response, *fields)
+    writes.update_fields(response, *fields)
+    writes.run()
     return result
 
 
@@ -557,12 +564,14 @@ def _store_answers(
     domain: DomainDef,
     stored: Mapping[str, Any],
     answers: Mapping[str, Any],
+    writes: Writes,
 ) -> None:
-    """Write the page's answers that changed, and drop answers elsewhere that the page has hidden.
+    """Drop answers that changed or that the page has hidden, then add the page's new and changed
+    answers to `writes`.
 
     An answer saved again unchanged keeps its row (and any theme a researcher tagged it with). A
     fixed number of queries whatever the page's size: when something changed or went, two deletes;
-    when something is new or changed, two inserts.
+    when something is new or changed, two inserts (joined with the caller's writes).
     """
     base_code = lambda key: key.split(".", 1)[0]  # noqa: E731 - "Q.other" belongs to Q
     on_page = {question.code for question in domain.questions}
@@ -603,8 +612,8 @@ def _store_answers(
             (response.pk, question_id, item, code, rank)
             for item, code, rank in _selections(question.type, value)
         )
-    insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
-    insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
+    writes.insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
+    writes.insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
 
 
 def _selections(kind: QuestionType, value: Any):

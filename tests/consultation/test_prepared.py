@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from consultation.prepared import PreparedQuery, insert_rows, update_fields
+from consultation.prepared import PreparedQuery, Writes, insert_rows, update_fields
 from questionnaires.models import ConsentVersion, Questionnaire
 from tests.factories import QuestionnaireFactory
 
@@ -126,3 +126,43 @@ def test_each_thread_compiles_with_its_own_connection():
     thread.start()
     thread.join()
     assert len(compilers) == 2 and compilers[0].connection is not compilers[1].connection
+
+
+def test_writes_go_together_in_one_statement_on_postgresql(django_assert_num_queries):
+    questionnaire = QuestionnaireFactory(reminder_limit=3)
+    other = QuestionnaireFactory(reminder_limit=4)
+    now = timezone.now()
+    writes = Writes()
+    writes.insert_rows(
+        ConsentVersion,
+        ("questionnaire", "version", "text", "created_at"),
+        [(questionnaire.pk, 7, {"en": "Seven"}, now), (other.pk, 8, {"en": "Eight"}, now)],
+    )
+    questionnaire.reminder_limit, other.reminder_limit = 5, 6
+    writes.update_fields(questionnaire, "reminder_limit")
+    writes.update_fields(other, "reminder_limit")
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 3):
+        writes.run()
+    assert dict(Questionnaire.objects.values_list("pk", "reminder_limit")) == {
+        questionnaire.pk: 5,
+        other.pk: 6,
+    }
+    assert sorted(ConsentVersion.objects.filter(version__gt=6).values_list("version", "text")) == [
+        (7, {"en": "Seven"}),
+        (8, {"en": "Eight"}),
+    ]
+    with django_assert_num_queries(0):
+        writes.run()  # what ran is not run again
+
+
+def test_writes_fail_whole_when_one_fails():
+    questionnaire = QuestionnaireFactory(reminder_limit=3)
+    ConsentVersion.objects.create(questionnaire=questionnaire, version=99, text={"en": "Taken"})
+    writes = Writes()
+    questionnaire.reminder_limit = 9
+    writes.update_fields(questionnaire, "reminder_limit")
+    duplicate = (questionnaire.pk, 99, {"en": "Again"}, timezone.now())
+    writes.insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), [duplicate])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        writes.run()
+    assert Questionnaire.objects.get(pk=questionnaire.pk).reminder_limit == 3
