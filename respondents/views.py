@@ -212,7 +212,12 @@ def consent(request: HttpRequest) -> HttpResponse:
         )
     if response.is_submitted:
         return redirect("respondents:thanks")
-    return _resume_redirect(response)
+    # Like a saved page, consent answers with the page that comes next: the first one unfinished.
+    request.invitation, request.response = response.invitation, response
+    progress = response_progress(response)
+    if progress.next_domain is None:
+        return _review_page(request, progress)
+    return _domain_page(request, progress, progress.next_domain)
 
 
 def _unclaimed_referral(invitation: Invitation) -> bool:
@@ -431,7 +436,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, error.messages[0])
         return redirect("respondents:review")
-    return redirect("respondents:thanks")
+    return _nominator_page(request)  # the thank-you page, as the answer to Submit
 
 
 @require_GET
@@ -496,10 +501,20 @@ def _nominator_page(request: HttpRequest, formset=None, status: int = 200) -> Ht
         return render(
             request,
             "respondents/thanks.html",
-            _context(request, sections=_sections(progress, request.LANGUAGE_CODE), **context),
+            _context(
+                request,
+                page_url=reverse("respondents:thanks"),
+                sections=_sections(progress, request.LANGUAGE_CODE),
+                **context,
+            ),
             status=status,
         )
-    return render(request, "respondents/declined.html", _context(request, **context), status=status)
+    return render(
+        request,
+        "respondents/declined.html",
+        _context(request, page_url=reverse("respondents:landing"), **context),
+        status=status,
+    )
 
 
 @require_POST

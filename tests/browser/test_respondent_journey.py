@@ -124,6 +124,8 @@ def journey(browser: Browser, link: str, *, javascript: bool) -> None:
     accessible(page)
     page.click("text=Submit my answers")
     expect(page.locator("h1")).to_contain_text("your answers have been submitted")
+    if javascript:  # the thank-you page answered Submit, under its own address
+        expect(page).to_have_url(re.compile(r"/r/thanks/$"))
     accessible(page)
     context.close()
 
