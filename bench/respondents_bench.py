@@ -7,7 +7,8 @@ gunicorn (2 workers) on a free loopback port, measures a floor (a view doing one
 server, same concurrency), then drives the respondents as a browser would, following every
 redirect: the link and its landing page, consent and the first page, every domain page saved with
 valid answers (follow-ups included; each save answers with the next page, the last with the
-review), submit and the thank-you page. Prints page saves per second, p50/p95/p99 of page loads
+review), submit and the thank-you page. A POST answered with a redirect (older versions) is
+followed, so versions compare. Prints page saves per second, p50/p95/p99 of page loads
 (the GETs), of saves, and of the time from Next to the next page shown (the save, plus the page it
 redirects to where a save redirects), and errors, beside the floor. Not a test: nothing asserts.
 """
@@ -160,27 +161,41 @@ PAGE_URL = re.compile(r'<meta name="page-url" content="([^"]+)">')
 
 
 def respondent_run(port: int, tokens: list[str], definition, results: dict, lock: threading.Lock) -> None:
-    """What a browser does: every redirect followed, each save answered with the page that follows."""
+    """What a browser does: every redirect followed. A form posted is answered with the page that
+    follows it, or (Post/Redirect/Get) redirected to it: both are counted, and checked."""
     loads, saves, turns, errors = [], [], [], 0  # turns: from Next to the next page shown
     from questionnaires.engine.routing import visible_domains
 
-    def load(client: Client, location: str, expected: str) -> None:
+    def load(client: Client, location: str, expected: str) -> float:
         nonlocal errors
         status, _, _, elapsed = client.request("GET", location)
         loads.append(elapsed)
         if status != 200 or location != expected:
             errors += 1
             print(f"GET {location}: {status}, expected {expected}", file=sys.stderr)
+        return elapsed
+
+    def post(client: Client, path: str, fields: list, expected: str) -> tuple[float, float]:
+        """Post a form and reach the page that follows: (the POST's time, until that page shown)."""
+        nonlocal errors
+        status, location, content, elapsed = client.request("POST", path, fields)
+        if status == 302:
+            if location == "/r/resume/":  # resuming redirects once more
+                _, location, _, more = client.request("GET", location)
+                elapsed += more
+            return elapsed, elapsed + load(client, location, expected)
+        shown = PAGE_URL.search(content)
+        if status != 200 or not shown or shown.group(1) != expected:
+            errors += 1
+            print(f"POST {path}: {status} {shown and shown.group(1)}, expected {expected}", file=sys.stderr)
+        return elapsed, elapsed
 
     for token in tokens:
         client = Client(port)
         try:
             _, location, _, _ = client.request("GET", f"/r/{token}/")
             load(client, location, "/r/")
-            _, location, _, _ = client.request("POST", "/r/consent/", [])
-            if location == "/r/resume/":  # an older flow, with one more redirect
-                _, location, _, _ = client.request("GET", location)
-            load(client, location, "/r/page/1/")
+            post(client, "/r/consent/", [], "/r/page/1/")
             answers: dict = {}
             domains = visible_domains(definition, answers)
             for index, domain in enumerate(domains):
@@ -191,19 +206,10 @@ def respondent_run(port: int, tokens: list[str], definition, results: dict, lock
                     else "/r/review/"
                 )
                 fields = answers_for_page(definition, domain, answers)
-                status, location, content, elapsed = client.request("POST", f"/r/page/{number}/", fields)
-                saves.append(elapsed)
-                if status == 302:  # a save that redirects (Post/Redirect/Get): the browser follows
-                    load(client, location, following)
-                    turns.append(elapsed + loads[-1])
-                    continue
-                turns.append(elapsed)
-                shown = PAGE_URL.search(content)
-                if status != 200 or not shown or shown.group(1) != following:
-                    errors += 1
-                    print(f"page {number}: {status} {shown and shown.group(1)}", file=sys.stderr)
-            status, location, _, _ = client.request("POST", "/r/submit/", [])
-            load(client, location, "/r/thanks/")
+                save, turn = post(client, f"/r/page/{number}/", fields, following)
+                saves.append(save)
+                turns.append(turn)
+            post(client, "/r/submit/", [], "/r/thanks/")
         except Exception as error:  # counted, and the run goes on
             errors += 1
             print("error:", error, file=sys.stderr)
