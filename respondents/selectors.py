@@ -14,7 +14,12 @@ from django.db.models import Count, Max, Q
 from consultation.prepared import PreparedQuery
 from questionnaires.engine.conditions import referenced_questions
 from questionnaires.engine.definition import Definition, DomainDef
-from questionnaires.engine.routing import first_unfinished_domain, other_text_key, visible_domains
+from questionnaires.engine.routing import (
+    effective_answers,
+    first_unfinished_domain,
+    other_text_key,
+    visible_domains,
+)
 from questionnaires.models import Questionnaire
 from questionnaires.selectors import question_ids, questionnaire_definition
 
@@ -128,7 +133,7 @@ def response_answers(response: Response) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Progress:
     definition: Definition
-    answers: dict[str, Any]
+    answers: dict[str, Any]  # those that count (routing.effective_answers)
     domains: list[DomainDef]  # the visible ones, in order
     next_domain: DomainDef | None  # where to resume; None when everything is answered
 
@@ -164,12 +169,13 @@ class Progress:
 
 def response_progress(response: Response, answers: dict[str, Any] | None = None) -> Progress:
     definition = questionnaire_definition(response.questionnaire)
-    answers = response_answers(response) if answers is None else answers
+    # Reduced once to the answers that count; every later question about them starts from there.
+    effective = effective_answers(definition, response_answers(response) if answers is None else answers)
     return Progress(
         definition=definition,
-        answers=answers,
-        domains=visible_domains(definition, answers),
-        next_domain=first_unfinished_domain(definition, answers, set(response.completed_domains)),
+        answers=effective,
+        domains=visible_domains(definition, effective),
+        next_domain=first_unfinished_domain(definition, effective, set(response.completed_domains)),
     )
 
 

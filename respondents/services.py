@@ -424,7 +424,7 @@ def validate_domain(
         if definition.domain_of.get(code.split(".")[0]) is not domain
     }
     errors: dict[str, str] = {}
-    effective = effective_answers(definition, working)
+    effective = dict(effective_answers(definition, working))  # a plain dict: the page's answers join it
     if not evaluate(domain.condition, effective):
         return PageResult(errors={}, answers=working, submitted=submitted)
     countries_ = country_codes()

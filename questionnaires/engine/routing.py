@@ -9,19 +9,30 @@ from .conditions import evaluate, is_answered
 from .definition import Definition, DomainDef, QuestionDef
 
 
-def effective_answers(definition: Definition, answers: Mapping[str, Any]) -> dict[str, Any]:
+class EffectiveAnswers(dict):
+    """Answers already reduced to those that count, under the definition they were reduced with.
+    Reducing them again gives them back as they are, so a page's several questions about the
+    same answers (which domains show, where to resume, which questions are missing) pay once."""
+
+    __slots__ = ("definition",)
+
+
+def effective_answers(definition: Definition, answers: Mapping[str, Any]) -> EffectiveAnswers:
     """The answers that count: those to questions the respondent can see.
 
     Conditions only look at earlier questions, so one pass in order settles every visibility, and an
     answer left behind on a question that has since become hidden counts as unanswered downstream.
     """
-    kept: dict[str, Any] = {}
+    if isinstance(answers, EffectiveAnswers) and answers.definition is definition:
+        return answers
+    kept = EffectiveAnswers()
+    kept.definition = definition
     for domain in definition.domains:
         if domain.condition and not evaluate(domain.condition, kept):
             continue
         for question in domain.questions:
             code = question.code
-            # Most questions have no condition: this runs several times on every respondent's page.
+            # Most questions have no condition: this runs on every respondent's page.
             if code in answers and (not question.condition or evaluate(question.condition, kept)):
                 kept[code] = answers[code]
                 other_key = other_text_key(code)

@@ -82,3 +82,13 @@ def test_page_numbers_and_estimated_time_come_from_the_definition():
     assert d.estimated_minutes == 5  # 5 questions: the 5-minute floor
     many = definition(domain("D", *(question(f"Q{i}", "short_text") for i in range(60))))
     assert many.estimated_minutes == 20
+
+
+def test_answers_reduced_once_are_given_back_as_they_are():
+    d = build()
+    effective = effective_answers(d, {"HAS_PROGRAM": "B", "PROGRAM_NAME": "left over"})
+    assert effective_answers(d, effective) is effective
+    assert visible_domains(d, effective) == visible_domains(d, {"HAS_PROGRAM": "B", "PROGRAM_NAME": "x"})
+    other = build()  # another definition (a new revision, say) reduces them afresh
+    assert effective_answers(other, effective) is not effective
+    assert effective_answers(other, effective) == effective == {"HAS_PROGRAM": "B"}
