@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
+from consultation.prepared import PreparedQuery
 from questionnaires.models import Questionnaire
 
 from .models import Invitation, InvitationEvent, Nomination, OptOut, OutboxMessage, normalise_email
@@ -97,8 +99,21 @@ def may_nominate(invitation: Invitation) -> bool:
     )
 
 
+# Read on every thank-you page: compiled once (consultation/prepared.py).
+_NOMINATIONS_MADE = PreparedQuery(
+    lambda nominator_id: (
+        Nomination.objects.filter(nominator_id=nominator_id)
+        .order_by()
+        .values("nominator_id")
+        .annotate(made=Count("id"))
+        .values_list("made")
+    )
+)
+
+
 def nominations_left(invitation: Invitation) -> int:
-    used = Nomination.objects.filter(nominator=invitation).count()
+    rows = _NOMINATIONS_MADE.rows(invitation.pk)
+    used = rows[0][0] if rows else 0
     return max(0, invitation.questionnaire.nomination_quota - used)
 
 
@@ -196,10 +211,21 @@ def referral_links_create(*, nominator: Invitation, count: int, language: str) -
     return invitations
 
 
-def referral_links_pending(nominator: Invitation) -> list[Invitation]:
-    """The nominator's forwarded links that nobody has taken up yet (taken ones open nothing now)."""
-    return list(
+_PENDING_REFERRALS = PreparedQuery(
+    lambda nominator_id: (
         Invitation.objects.filter(
-            nominated_by=nominator, channel=Invitation.Channel.REFERRAL, claimed_at__isnull=True
-        ).order_by("number")
+            nominated_by_id=nominator_id, channel=Invitation.Channel.REFERRAL, claimed_at__isnull=True
+        )
+        .order_by("number")
+        .values_list("id", "number", "token")
     )
+)
+
+
+def referral_links_pending(nominator: Invitation) -> list[Invitation]:
+    """The nominator's forwarded links that nobody has taken up yet (taken ones open nothing now),
+    with their number and token."""
+    return [
+        Invitation.from_db("default", ["id", "number", "token"], row)
+        for row in _PENDING_REFERRALS.rows(nominator.pk)
+    ]
