@@ -452,7 +452,9 @@ def validate_domain(
 
 
 # The response row, locked, with what decides whether it still takes answers read under the lock:
-# a double click or a second tab waits here, then sees what the first one saved.
+# a double click or a second tab waits here, then sees what the first one saved. The answers are
+# read by the next statement, not joined here: a statement that waited for the lock still sees
+# other tables as they were when it began, so it would miss the answers the first tab just saved.
 _LOCKED_RESPONSE = PreparedQuery(
     lambda response_id: (
         Response.objects.select_for_update(of=("self",))
