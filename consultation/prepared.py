@@ -108,19 +108,13 @@ Statement = tuple[str, list[Any]]
 
 
 def update_statement(instance: Model, *names: str, using: str = "default") -> Statement:
-    """The UPDATE that `update_fields` runs, to run later or with others (`Writes`)."""
+    """`instance.save(update_fields=names)` for a hot path: the same values (auto_now included,
+    each prepared by its field) in an UPDATE built once per model and field list. Run through
+    `Writes`, it sends no pre_save or post_save signal: only for models nothing listens to."""
     connection = connections[using]
     fields = [instance._meta.get_field(name) for name in names]
     values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
     return _update_sql(type(instance), names, using), [*values, instance.pk]
-
-
-def update_fields(instance: Model, *names: str, using: str = "default") -> None:
-    """`instance.save(update_fields=names)` for a hot path: the same values (auto_now included,
-    each prepared by its field) in an UPDATE built once per model and field list. It sends no
-    pre_save or post_save signal, so it is only for models nothing listens to."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(*update_statement(instance, *names, using=using))
 
 
 @lru_cache(maxsize=256)
@@ -134,7 +128,9 @@ def _insert_sql(model: type[Model], names: tuple[str, ...], count: int, using: s
 def insert_statements(
     model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default"
 ) -> list[Statement]:
-    """The INSERTs that `insert_rows` runs, to run later or with others (`Writes`)."""
+    """`bulk_create` without model instances, for a hot path that needs no ids back: INSERTs of
+    `rows` (values in the order of `names`), each value prepared by its field as the ORM would;
+    auto_now fields must be given."""
     if not rows:
         return []
     connection = connections[using]
@@ -160,15 +156,8 @@ def insert_statements(
     ]
 
 
-def insert_rows(
-    model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], using: str = "default"
-) -> None:
-    """Insert `rows` (values in the order of `names`): `bulk_create` without model instances, for
-    a hot path that needs no ids back. Each value is prepared by its field, as the ORM would;
-    auto_now fields must be given."""
-    with connections[using].cursor() as cursor:
-        for statement in insert_statements(model, names, rows, using):
-            cursor.execute(*statement)
+# PostgreSQL's cap on one statement's parameters: writes with more go one statement at a time.
+MAX_PARAMETERS_TOGETHER = 65535
 
 
 class Writes:
@@ -191,7 +180,8 @@ class Writes:
         connection = connections[self.using]
         statements, self.statements = self.statements, []
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and len(statements) > 1:
+            together = sum(len(params) for _, params in statements) <= MAX_PARAMETERS_TOGETHER
+            if connection.vendor == "postgresql" and len(statements) > 1 and together:
                 *first, (last_sql, _) = statements
                 clauses = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(first))
                 cursor.execute(f"WITH {clauses} {last_sql}", [p for _, params in statements for p in params])

@@ -20,7 +20,7 @@ from django_countries import countries
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
-from consultation.prepared import PreparedQuery, Writes, update_fields
+from consultation.prepared import PreparedQuery, Writes
 from questionnaires.engine.answers import AnswerError, clean_answer
 from questionnaires.engine.conditions import evaluate, is_answered
 from questionnaires.engine.definition import Definition, DomainDef, QuestionType
@@ -647,10 +647,12 @@ def response_submit(*, response: Response) -> Response:
         raise ValidationError(translation.gettext("Some domains still have questions to answer."))
     now = timezone.now()
     response.submitted_at = now
-    update_fields(response, "submitted_at", "updated_at")
     invitation = response.invitation
     invitation.status, invitation.completed_at = Invitation.Status.COMPLETED, now
-    update_fields(invitation, "status", "completed_at")
+    writes = Writes()
+    writes.update_fields(response, "submitted_at", "updated_at")
+    writes.update_fields(invitation, "status", "completed_at")
+    writes.run()
     InvitationEvent.objects.create(invitation_id=response.invitation_id, kind=InvitationEvent.Kind.COMPLETED)
     return response
 

@@ -107,7 +107,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Respondent pages: only the session opened by a personal link gets in; everyone else,
     # staff included, gets the neutral page.
     "respondents:landing": ("GET", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
-    "respondents:consent": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
+    # Consent answers with the page to go on with; the walk's unfinished Submit goes back to the review.
+    "respondents:consent": ("POST", row(GONE, 200, GONE, GONE, GONE, GONE, GONE)),
     "respondents:decline": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
     "respondents:language": ("POST", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),
     "respondents:resume": ("GET", row(GONE, 302, GONE, GONE, GONE, GONE, GONE)),

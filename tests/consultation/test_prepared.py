@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from consultation.prepared import PreparedQuery, Writes, insert_rows, update_fields
+from consultation.prepared import PreparedQuery, Writes
 from questionnaires.models import ConsentVersion, Questionnaire
 from tests.factories import QuestionnaireFactory
 
@@ -71,7 +71,9 @@ def test_update_fields_writes_the_values_and_auto_now():
     questionnaire = QuestionnaireFactory(reminder_limit=3)
     before = Questionnaire.objects.values_list("updated_at", flat=True).get(pk=questionnaire.pk)
     questionnaire.reminder_limit, questionnaire.mail_hours = 5, [8, 18]
-    update_fields(questionnaire, "reminder_limit", "mail_hours", "updated_at")
+    writes = Writes()
+    writes.update_fields(questionnaire, "reminder_limit", "mail_hours", "updated_at")
+    writes.run()
     stored = Questionnaire.objects.get(pk=questionnaire.pk)
     assert (stored.reminder_limit, stored.mail_hours) == (5, [8, 18])
     assert stored.updated_at > before
@@ -82,16 +84,20 @@ def test_insert_rows_in_batches_the_database_accepts(monkeypatch, django_assert_
     now = timezone.now()
     rows = [(questionnaire.pk, version, {"en": f"Text {version}"}, now) for version in range(2, 32)]
     monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 7)
-    # 30 rows go 7 a statement.
-    with django_assert_num_queries(5):
-        insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), rows)
+    # 30 rows go 7 a statement: one after the other, or on PostgreSQL all together in one.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 5):
+        writes = Writes()
+        writes.insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), rows)
+        writes.run()
     stored = ConsentVersion.objects.filter(questionnaire=questionnaire, version__gte=2).order_by("version")
     assert [(c.version, c.text, c.created_at) for c in stored] == [(v, t, at) for _, v, t, at in rows]
 
 
 def test_nothing_to_insert_is_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
-        insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), [])
+        writes = Writes()
+        writes.insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), [])
+        writes.run()
 
 
 def test_a_positive_column_takes_an_argument_and_the_count_of_arguments_is_checked():
@@ -166,3 +172,16 @@ def test_writes_fail_whole_when_one_fails():
     with pytest.raises(IntegrityError), transaction.atomic():
         writes.run()
     assert Questionnaire.objects.get(pk=questionnaire.pk).reminder_limit == 3
+
+
+def test_writes_past_the_parameter_cap_go_one_statement_at_a_time(monkeypatch, django_assert_num_queries):
+    questionnaire = QuestionnaireFactory()
+    now = timezone.now()
+    rows = [(questionnaire.pk, version, {"en": "Text"}, now) for version in range(2, 12)]
+    monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 5)
+    monkeypatch.setattr("consultation.prepared.MAX_PARAMETERS_TOGETHER", 39)  # two batches hold 40
+    with django_assert_num_queries(2):
+        writes = Writes()
+        writes.insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), rows)
+        writes.run()
+    assert ConsentVersion.objects.filter(questionnaire=questionnaire, version__gte=2).count() == 10
