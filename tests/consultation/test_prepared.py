@@ -82,7 +82,8 @@ def test_update_fields_writes_the_values_and_auto_now():
 def test_insert_rows_in_batches_the_database_accepts(monkeypatch, django_assert_num_queries):
     questionnaire = QuestionnaireFactory()
     now = timezone.now()
-    rows = [(questionnaire.pk, version, {"en": f"Text {version}"}, now) for version in range(2, 32)]
+    rows = [(questionnaire.pk, version, {"en": f"Text {version}"}, now) for version in range(2, 31)]
+    rows.append((questionnaire.pk, 31, {"en": 'A "quote", a \\ backslash, é, ✓', "list": [1, None]}, now))
     monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 7)
     # 30 rows go 7 a statement: one after the other, or on PostgreSQL all together in one.
     with django_assert_num_queries(1 if connection.vendor == "postgresql" else 5):
@@ -175,13 +176,12 @@ def test_writes_fail_whole_when_one_fails():
 
 
 def test_writes_past_the_parameter_cap_go_one_statement_at_a_time(monkeypatch, django_assert_num_queries):
-    questionnaire = QuestionnaireFactory()
-    now = timezone.now()
-    rows = [(questionnaire.pk, version, {"en": "Text"}, now) for version in range(2, 12)]
-    monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 5)
-    monkeypatch.setattr("consultation.prepared.MAX_PARAMETERS_TOGETHER", 39)  # two batches hold 40
+    first, second = QuestionnaireFactory(reminder_limit=1), QuestionnaireFactory(reminder_limit=1)
+    first.reminder_limit, second.reminder_limit = 2, 3
+    monkeypatch.setattr("consultation.prepared.MAX_PARAMETERS_TOGETHER", 3)  # the two updates hold 4
     with django_assert_num_queries(2):
         writes = Writes()
-        writes.insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), rows)
+        writes.update_fields(first, "reminder_limit")
+        writes.update_fields(second, "reminder_limit")
         writes.run()
-    assert ConsentVersion.objects.filter(questionnaire=questionnaire, version__gte=2).count() == 10
+    assert sorted(Questionnaire.objects.values_list("reminder_limit", flat=True)) == [2, 3]
