@@ -303,16 +303,32 @@ class LinkReplaced(Exception):
     """The link this browser opened was taken up by someone else meanwhile (a forwarded link)."""
 
 
+_INVITATION_FIELDS = [field.attname for field in Invitation._meta.concrete_fields]
+_QUESTIONNAIRE_FIELDS = [field.attname for field in Questionnaire._meta.concrete_fields]
+# Every action on an invitation starts here (a respondent's consent, staff's reminders and edits):
+# compiled once (consultation/prepared.py), with the questionnaire in the same row.
+_LOCKED_INVITATION = PreparedQuery(
+    lambda invitation_id: (
+        Invitation.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk=invitation_id)
+        .order_by()
+        .values_list(*_INVITATION_FIELDS, *(f"questionnaire__{name}" for name in _QUESTIONNAIRE_FIELDS))
+    )
+)
+
+
 def _locked_invitation(invitation: Invitation, token: str | None = None) -> Invitation:
     """The invitation's row, locked; with `token`, only if it is still the link this browser holds.
 
     FOR NO KEY UPDATE: rows inserted elsewhere that point at this one (a nominee's seed, say) need
     only a key-share lock, so they do not wait on it, and no deadlock can form through them.
     """
-    locked = (
-        Invitation.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("questionnaire")
-        .get(pk=invitation.pk)
+    rows = _LOCKED_INVITATION.rows(invitation.pk)
+    if not rows:
+        raise Invitation.DoesNotExist(f"Invitation {invitation.pk} is gone.")
+    locked = Invitation.from_db("default", _INVITATION_FIELDS, rows[0][: len(_INVITATION_FIELDS)])
+    locked.questionnaire = Questionnaire.from_db(
+        "default", _QUESTIONNAIRE_FIELDS, rows[0][len(_INVITATION_FIELDS) :]
     )
     if token is not None and not constant_time_compare(locked.token, token):
         raise LinkReplaced
@@ -360,7 +376,9 @@ def response_consent(*, invitation: Invitation, language: str, token: str | None
     invitation.status = Invitation.Status.CONSENTED
     invitation.consented_at = now
     invitation.consent_version = questionnaire.consent_version
-    invitation.save(update_fields=["status", "consented_at", "consent_version"])
+    writes = Writes()
+    writes.update_fields(invitation, "status", "consented_at", "consent_version")
+    writes.run()
     InvitationEvent.objects.create(
         invitation=invitation,
         kind=InvitationEvent.Kind.CONSENTED,
