@@ -655,6 +655,11 @@ def response_submit(*, response: Response) -> Response:
     """Complete the response if every visible domain is finished. Submitting twice is once."""
     response = _lock_response(response)
     if response.is_submitted:
+        # A second Submit (a double click) waited here for the first. The invitation's status read
+        # with the lock is as it was before that wait (only the locked row is read again): read it
+        # now, or the thank-you page would take the invitation for unfinished.
+        invitation = response.invitation
+        invitation.status = Invitation.objects.values_list("status", flat=True).get(pk=invitation.pk)
         return response
     if not response.invitation.is_active or not accepts_answers(response.questionnaire):
         raise NotAccepting

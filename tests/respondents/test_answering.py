@@ -430,6 +430,46 @@ def test_two_tabs_saving_the_same_page_at_once_keep_one_answer_per_question(open
     assert Selection.objects.filter(response=response, question__code="P_LEVEL").count() == 1
 
 
+@pytest.mark.postgresql  # SQLite has no row locks to wait on
+@pytest.mark.django_db(transaction=True)
+def test_a_second_submit_that_waited_for_the_first_still_offers_nominations(open_questionnaire, researcher):
+    """A double click on Submit: the second request waits for the first one's lock, then answers
+    with the same thank-you page, nominations included."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from respondents.services import response_submit, seed_invite
+
+    invitation = seed_invite(questionnaire=open_questionnaire, email="twice@example.org", actor=researcher)
+    response_consent(invitation=invitation, language="en")
+    client = session_client(invitation)
+    complete(client)
+    locked, failures = threading.Event(), []
+
+    def first_click():
+        try:
+            with transaction.atomic():
+                response_submit(response=Response.objects.get(invitation=invitation))
+                locked.set()
+                time.sleep(0.5)  # the second click arrives and waits meanwhile
+        except Exception as error:  # pragma: no cover - reported below
+            failures.append(error)
+        finally:
+            locked.set()
+            connection.close()
+
+    thread = threading.Thread(target=first_click)
+    thread.start()
+    locked.wait(10)
+    second = client.post("/r/submit/")
+    thread.join()
+    assert failures == []
+    assert shown_page(second) == "/r/thanks/"
+    assert "Who else should we consult?" in second.content.decode()
+
+
 def test_a_declined_respondent_can_no_longer_save_or_submit(respondent, invitation):
     respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
     respondent.post("/r/decline/")
