@@ -299,6 +299,12 @@ def accepts_answers(questionnaire: Questionnaire, now: datetime | None = None) -
     )
 
 
+class PageChanged(Exception):
+    """The page was posted from a copy older than the last save, and with other answers than the
+    ones saved since: a tab left open, or a page the browser sent again from its history. Saving
+    it would overwrite newer answers (and drop answers its old choices hide), so nothing is saved."""
+
+
 class LinkReplaced(Exception):
     """The link this browser opened was taken up by someone else meanwhile (a forwarded link)."""
 
@@ -486,6 +492,7 @@ _LOCKED_RESPONSE = PreparedQuery(
             "questionnaire__status",
             "questionnaire__opens_at",
             "questionnaire__closes_at",
+            "updated_at",
         )
     )
 )
@@ -503,8 +510,14 @@ def _lock_response(response: Response) -> Response:
         response.questionnaire.status,
         response.questionnaire.opens_at,
         response.questionnaire.closes_at,
+        response.updated_at,
     ) = rows[0]
     return response
+
+
+def saved_stamp(response: Response) -> str:
+    """When the response was last saved, as a page's form carries it back (see PageChanged)."""
+    return str(int(response.updated_at.timestamp() * 1_000_000)) if response.updated_at else ""
 
 
 @transaction.atomic
@@ -514,8 +527,13 @@ def response_save_domain(
     domain_code: str,
     submitted: Mapping[str, Sequence[str]],
     enforce_required: bool = True,
+    shown_at: str = "",
 ) -> PageResult:
     """Save one domain page in one transaction, or nothing if any answer is invalid.
+
+    `shown_at` is the response's `saved_stamp` when the page was shown. If the response was saved
+    since and the page's answers differ from what is saved now, PageChanged is raised and nothing
+    is saved; the same answers again (a double click) save as usual.
 
     With enforce_required off (the Back button), a page with unanswered required questions is
     saved as far as it goes and stays unfinished; an invalid answer still saves nothing.
@@ -542,6 +560,8 @@ def response_save_domain(
     )
     if not result.ok:
         return result
+    if shown_at and shown_at != saved_stamp(response) and _page_differs(domain, stored, result.answers):
+        raise PageChanged
     if not evaluate(domain.condition, effective_answers(definition, stored)):
         return result  # a page the respondent's answers hide (an old tab, a forged post): nothing to save
     writes = Writes()  # on PostgreSQL, the page's rows and the response's progress in one statement
@@ -571,6 +591,11 @@ def response_save_domain(
     writes.update_fields(response, *fields)
     writes.run()
     return result
+
+
+def _page_differs(domain: DomainDef, stored: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
+    keys = [key for question in domain.questions for key in (question.code, other_text_key(question.code))]
+    return any(stored.get(key) != answers.get(key) for key in keys)
 
 
 _ANSWER_COLUMNS = ("response", "question", "value", "other_text", "number", "saved_at")

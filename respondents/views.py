@@ -41,12 +41,14 @@ from .selectors import link_invitation, respondent_invitation, response_progress
 from .services import (
     LinkReplaced,
     NotAccepting,
+    PageChanged,
     accepts_answers,
     response_consent,
     response_decline,
     response_save_domain,
     response_set_language,
     response_submit,
+    saved_stamp,
 )
 from .throttle import failed_lookup_record, failed_lookups_exceeded
 from .widgets import blank_peer_fieldsets, peer_fieldsets
@@ -319,9 +321,20 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
                 domain_code=domain.code,
                 submitted=submitted,
                 enforce_required=request.POST.get("_action") != "back",
+                shown_at=request.POST.get("_shown_at", ""),
             )
         except NotAccepting:
             return render(request, "respondents/already_submitted.html", _context(request), status=409)
+        except PageChanged:
+            messages.warning(
+                request,
+                _(
+                    "These answers were changed after this copy of the page was shown, so nothing was "
+                    "saved from it. Here is what is saved now: change it again if you need to."
+                ),
+            )
+            progress = response_progress(response)
+            return _domain_page(request, progress, domain, status=409)
         if result.ok:
             return _after_save(request, domain, result.answers)
         errors = result.errors
@@ -336,7 +349,9 @@ def page(request: HttpRequest, number: int) -> HttpResponse:
     return _domain_page(request, progress, domain, submitted=submitted, errors=errors)
 
 
-def _domain_page(request: HttpRequest, progress, domain, *, submitted=None, errors=None) -> HttpResponse:
+def _domain_page(
+    request: HttpRequest, progress, domain, *, submitted=None, errors=None, status: int | None = None
+) -> HttpResponse:
     definition, answers = progress.definition, progress.answers
     number = _page_number(definition, domain.code)
     views = question_views(
@@ -362,8 +377,9 @@ def _domain_page(request: HttpRequest, progress, domain, *, submitted=None, erro
         has_previous=previous is not None,
         shown=",".join(view.code for view in views if view.visible),
         conditions=page_conditions(definition, domain, answers),
+        shown_at=saved_stamp(request.response),
     )
-    return render(request, "respondents/page.html", context, status=400 if errors else 200)
+    return render(request, "respondents/page.html", context, status=status or (400 if errors else 200))
 
 
 def _domain_text(definition, domain, field: str, language: str) -> str:

@@ -470,6 +470,34 @@ def test_a_second_submit_that_waited_for_the_first_still_offers_nominations(open
     assert "Who else should we consult?" in second.content.decode()
 
 
+def shown_at(page) -> str:
+    return re.search(r'name="_shown_at" value="(\d+)"', page.content.decode()).group(1)
+
+
+def test_an_old_copy_of_a_page_sent_again_saves_nothing_over_newer_answers(respondent, invitation):
+    """Without JavaScript the browser's Back button can send a page again from its history (or a
+    tab left open can): answers saved since are not overwritten, nor answers elsewhere dropped."""
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    old_copy = shown_at(respondent.get("/r/page/2/"))
+    respondent.post("/r/page/2/", {**D1, "_shown_at": old_copy})
+    newer = stored(invitation)
+    again = respondent.post("/r/page/2/", {**D1, "D1_Q4": "Unit Z", "_shown_at": old_copy})
+    assert again.status_code == 409 and stored(invitation) == newer
+    page = again.content.decode()
+    assert "nothing was saved from it" in page and 'value="Unit X"' in page  # what is saved now
+    # The page shown with it carries the new stamp: sending that one saves.
+    changed = respondent.post("/r/page/2/", {**D1, "D1_Q4": "Unit Z", "_shown_at": shown_at(again)})
+    assert changed.status_code == 200 and stored(invitation)["D1_Q4"] == "Unit Z"
+
+
+def test_a_double_click_on_next_saves_the_same_answers_twice_without_complaint(respondent, invitation):
+    respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    copy = shown_at(respondent.get("/r/page/2/"))
+    for _ in range(2):
+        assert shown_page(respondent.post("/r/page/2/", {**D1, "_shown_at": copy})) == "/r/review/"
+    assert stored(invitation)["D1_Q4"] == "Unit X"
+
+
 def test_a_declined_respondent_can_no_longer_save_or_submit(respondent, invitation):
     respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
     respondent.post("/r/decline/")
