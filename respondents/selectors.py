@@ -62,19 +62,26 @@ _RESPONDENT_ROW = PreparedQuery(
 )
 
 
+def invitation_from_row(
+    row: Sequence[Any], invitation_fields: Sequence[str], questionnaire_fields: Sequence[str]
+) -> Invitation:
+    """An invitation with its questionnaire attached, from one row holding the invitation's
+    fields then the questionnaire's (each list in its model's field order)."""
+    split = len(invitation_fields)
+    invitation = Invitation.from_db("default", invitation_fields, row[:split])
+    invitation.questionnaire = Questionnaire.from_db("default", questionnaire_fields, row[split:])
+    return invitation
+
+
 def respondent_invitation(invitation_id: int) -> Invitation | None:
     """The invitation with its questionnaire and response (None before consent) already attached."""
     rows = _RESPONDENT_ROW.rows(invitation_id)
     if not rows:
         return None
     row = rows[0]
-    invitation_end = len(_INVITATION_FIELDS)
-    questionnaire_end = invitation_end + len(_QUESTIONNAIRE_FIELDS)
-    invitation = Invitation.from_db("default", _INVITATION_FIELDS, row[:invitation_end])
-    questionnaire = Questionnaire.from_db(
-        "default", _QUESTIONNAIRE_FIELDS, row[invitation_end:questionnaire_end]
-    )
-    invitation.questionnaire = questionnaire
+    questionnaire_end = len(_INVITATION_FIELDS) + len(_QUESTIONNAIRE_FIELDS)
+    invitation = invitation_from_row(row[:questionnaire_end], _INVITATION_FIELDS, _QUESTIONNAIRE_FIELDS)
+    questionnaire = invitation.questionnaire
     response_values = row[questionnaire_end:]
     if response_values[0] is None:
         Invitation.response.related.set_cached_value(invitation, None)  # no query for "none yet"
@@ -89,7 +96,9 @@ _LINK_ROW = PreparedQuery(
     lambda token: (
         Invitation.objects.filter(token=token)
         .order_by()
-        .values_list("id", "questionnaire_id", "token", "status", "questionnaire__status")
+        .values_list(
+            "id", "questionnaire_id", "token", "status", "questionnaire__id", "questionnaire__status"
+        )
     ),
     str,
 )
@@ -101,12 +110,7 @@ def link_invitation(token: str) -> Invitation | None:
     rows = _LINK_ROW.rows(token)
     if not rows:
         return None
-    *values, questionnaire_status = rows[0]
-    invitation = Invitation.from_db("default", ["id", "questionnaire_id", "token", "status"], values)
-    invitation.questionnaire = Questionnaire.from_db(
-        "default", ["id", "status"], [invitation.questionnaire_id, questionnaire_status]
-    )
-    return invitation
+    return invitation_from_row(rows[0], ["id", "questionnaire_id", "token", "status"], ["id", "status"])
 
 
 _ANSWER_ROWS = PreparedQuery(

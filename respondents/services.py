@@ -41,7 +41,7 @@ from .models import (
     normalise_email,
 )
 from .outbox import outbox_message_create
-from .selectors import is_opted_out, opted_out_among, response_answers
+from .selectors import invitation_from_row, is_opted_out, opted_out_among, response_answers
 
 CSV_COLUMNS = ("email", "name", "organisation", "country", "language")
 MAX_CSV_ROWS = 5000
@@ -332,10 +332,7 @@ def _locked_invitation(invitation: Invitation, token: str | None = None) -> Invi
     rows = _LOCKED_INVITATION.rows(invitation.pk)
     if not rows:
         raise Invitation.DoesNotExist(f"Invitation {invitation.pk} is gone.")
-    locked = Invitation.from_db("default", _INVITATION_FIELDS, rows[0][: len(_INVITATION_FIELDS)])
-    locked.questionnaire = Questionnaire.from_db(
-        "default", _QUESTIONNAIRE_FIELDS, rows[0][len(_INVITATION_FIELDS) :]
-    )
+    locked = invitation_from_row(rows[0], _INVITATION_FIELDS, _QUESTIONNAIRE_FIELDS)
     if token is not None and not constant_time_compare(locked.token, token):
         raise LinkReplaced
     return locked

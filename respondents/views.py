@@ -144,7 +144,7 @@ def _context(request: HttpRequest, **extra) -> dict:
         "invitation": request.invitation,
         "response": request.response,
         "language": language,
-        "languages": [(code, _language_name(code)) for code in questionnaire.languages],
+        "languages": _language_names(questionnaire),
         "title": questionnaire.text("title", language),
         **extra,
     }
@@ -217,9 +217,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     # Like a saved page, consent answers with the page that comes next: the first one unfinished.
     request.invitation, request.response = response.invitation, response
     progress = response_progress(response)
-    if progress.next_domain is None:
-        return _review_page(request, progress)
-    return _domain_page(request, progress, progress.next_domain)
+    return _page_or_review(request, progress, progress.next_domain)
 
 
 def _unclaimed_referral(invitation: Invitation) -> bool:
@@ -397,10 +395,14 @@ def _after_save(request: HttpRequest, domain, answers) -> HttpResponse:
         messages.info(request, _("Your answers are saved. Some follow-up questions have appeared below."))
         return _domain_page(request, progress, domain)
     target = progress.previous_domain(domain) if request.POST.get("_action") == "back" else None
-    target = target or progress.following_domain(domain)
-    if target is None:
+    return _page_or_review(request, progress, target or progress.following_domain(domain))
+
+
+def _page_or_review(request: HttpRequest, progress, domain) -> HttpResponse:
+    """A domain's page, or the review when there is no domain left (None)."""
+    if domain is None:
         return _review_page(request, progress)
-    return _domain_page(request, progress, target)
+    return _domain_page(request, progress, domain)
 
 
 @require_GET
