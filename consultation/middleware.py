@@ -6,7 +6,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest
 
 _current_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="-")
@@ -80,6 +80,12 @@ def _now() -> float:
     return time.time()
 
 
+def signed_in(request: HttpRequest) -> bool:
+    """Whether a staff member is signed in. A session without a user id is anonymous, so
+    respondents' requests never load the (OTP-wrapped) user just to learn that."""
+    return SESSION_KEY in request.session and request.user.is_authenticated
+
+
 def session_seen(session) -> None:
     """Mark a session as active now (a login, a personal link opened); its 12 hours start here."""
     now = int(_now())
@@ -106,7 +112,7 @@ class IdleSessionMiddleware:
 
     def __call__(self, request: HttpRequest):
         session = request.session
-        staff = request.user.is_authenticated
+        staff = signed_in(request)
         respondent = RESPONDENT_SESSION_KEY in session
         if staff or respondent:
             now = int(_now())

@@ -158,13 +158,15 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env.bool(
-    "DATABASE_PREPARED_STATEMENTS", default=False
+    "DATABASE_PREPARED_STATEMENTS", default=True
 ):
-    # Opt-in: parameters travel apart from the SQL and psycopg prepares a statement the fifth time
-    # a connection runs it, so PostgreSQL parses and plans the respondents' few queries once per
-    # connection (about a third less database CPU per page save in bench/respondents_bench.py).
-    # The price: restart the app after a migration that changes a column's type (a prepared
-    # statement then fails until its connection closes), and no PgBouncer in transaction mode.
+    # Parameters travel apart from the SQL and psycopg prepares a statement the fifth time a
+    # connection runs it, so PostgreSQL parses and plans the respondents' few queries once per
+    # connection, and psycopg no longer quotes every parameter into the SQL in Python. On by
+    # default, as in Rails' PostgreSQL adapter. Turn it off behind PgBouncer in transaction mode
+    # older than 1.21. A prepared statement fails once a migration changes the type of a column
+    # it returns, until its connection closes (CONN_MAX_AGE); restart the app after such a
+    # migration, as docker-compose.yml does by migrating before gunicorn starts.
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

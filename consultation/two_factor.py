@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from consultation.middleware import signed_in
 from questionnaires.models import Membership
 from questionnaires.permissions import ROLE_ACTIONS, Action
 
@@ -113,14 +114,12 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
         if (
             settings.OTP_REQUIRED
-            and user is not None
-            and user.is_authenticated
-            and not user.is_verified()
             and not request.path.startswith(EXEMPT_PREFIXES)
-            and needs_two_factor(user)
+            and signed_in(request)
+            and not request.user.is_verified()
+            and needs_two_factor(request.user)
         ):
             return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

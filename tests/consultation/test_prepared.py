@@ -185,3 +185,17 @@ def test_writes_past_the_parameter_cap_go_one_statement_at_a_time(monkeypatch, d
         writes.update_fields(second, "reminder_limit")
         writes.run()
     assert sorted(Questionnaire.objects.values_list("reminder_limit", flat=True)) == [2, 3]
+
+
+@pytest.mark.postgresql
+def test_postgresql_prepares_a_query_run_often_by_default():
+    """Production settings send parameters apart from the SQL, so PostgreSQL plans a query the
+    respondents run on every page once per connection (DATABASE_PREPARED_STATEMENTS)."""
+    questionnaire = QuestionnaireFactory()
+    query = PreparedQuery(lambda pk: Questionnaire.objects.filter(pk=pk).values_list("slug"))
+    for _ in range(6):
+        assert query.rows(questionnaire.pk) == [(questionnaire.slug,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('"questionnaires_questionnaire"' in statement and "$1" in statement for statement in prepared)
