@@ -123,6 +123,16 @@ WSGI_APPLICATION = "consultation.wsgi.application"
 
 TEMPLATES = [
     {
+        # Respondents' pages (consultation/jinja2.py says why); everything else below.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "consultation.jinja2.environment",
+            "context_processors": ["consultation.jinja2.csrf_once"],
+        },
+    },
+    {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,

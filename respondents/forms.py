@@ -45,7 +45,7 @@ class SeedCsvForm(forms.Form):
             raise forms.ValidationError("The file is not UTF-8 text: save it as 'CSV UTF-8'.") from None
 
 
-# --- Respondents' nominations (plain templates render these: see templates/respondents/_nominate.html)
+# --- Respondents' nominations (plain templates render these: see templates/jinja2/respondents/_nominate.html)
 
 
 class PlainChoices(BaseChoiceIterator):

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import ngettext
 from django_countries import countries
 
 from questionnaires.engine.answers import submitted_for
@@ -272,3 +274,27 @@ def describe_answer(
             f"{item_labels.get(item, item)}: {labels.get(value[item], value[item])}" for item in rows
         )
     return str(value)
+
+
+# --- Sentences worded in Python: their plurals and dates (Jinja templates only look words up) ------
+
+
+def question_count_text(count: int) -> str:
+    return ngettext(
+        "The questionnaire has %(counter)s question, some of which appear only when they apply to you.",
+        "The questionnaire has %(counter)s questions, some of which appear only when they apply to you.",
+        count,
+    ) % {"counter": count}
+
+
+def nominations_left_text(left: int) -> str:
+    return ngettext(
+        "You may suggest %(counter)s more colleague. Leave a row blank to skip it.",
+        "You may suggest %(counter)s more colleagues. Leave a row blank to skip it.",
+        left,
+    ) % {"counter": left}
+
+
+def opening_time(questionnaire) -> str:
+    """When the questionnaire opens, in its own time zone and the active language's format."""
+    return date_format(timezone.localtime(questionnaire.opens_at, questionnaire.zone), "DATETIME_FORMAT")

@@ -27,7 +27,7 @@ from questionnaires.models import Questionnaire
 from questionnaires.permissions import Action
 from questionnaires.selectors import questionnaire_definition
 
-from .presenters import answer_lines, page_conditions, question_views
+from .presenters import answer_lines, page_conditions, question_count_text, question_views
 from .services import validate_domain
 from .views import MAX_FIELDS_PER_PAGE, _language_name
 
@@ -115,7 +115,7 @@ def preview_start(request: HttpRequest, questionnaire: Questionnaire, language: 
         introduction=questionnaire.text("introduction", language),
         consent_text=questionnaire.text("consent_text", language),
         organisation=questionnaire.text("organisation", language),
-        question_count=len(definition.questions),
+        question_count_text=question_count_text(len(definition.questions)),
         minutes=definition.estimated_minutes,
     )
     return render(request, "respondents/preview_landing.html", context)

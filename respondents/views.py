@@ -26,7 +26,15 @@ from questionnaires.selectors import questionnaire_definition
 from .emails import invitation_link
 from .forms import peer_formset
 from .models import Invitation, Response
-from .presenters import answer_lines, country_choices, page_conditions, question_views
+from .presenters import (
+    answer_lines,
+    country_choices,
+    nominations_left_text,
+    opening_time,
+    page_conditions,
+    question_count_text,
+    question_views,
+)
 from .recruitment import (
     NominationError,
     Peer,
@@ -160,9 +168,8 @@ def _language_name(code: str) -> str:
 def _closed_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     opens_at = request.questionnaire.opens_at
     not_yet_open = opens_at is not None and timezone.now() < opens_at
-    return render(
-        request, "respondents/not_open.html", _context(request, not_yet_open=not_yet_open), status=status
-    )
+    opens = opening_time(request.questionnaire) if not_yet_open else ""
+    return render(request, "respondents/not_open.html", _context(request, opens=opens), status=status)
 
 
 @require_GET
@@ -186,7 +193,7 @@ def landing(request: HttpRequest) -> HttpResponse:
             introduction=questionnaire.text("introduction", language),
             consent_text=questionnaire.text("consent_text", language),
             organisation=questionnaire.text("organisation", language),
-            question_count=len(definition.questions),
+            question_count_text=question_count_text(len(definition.questions)),
             referral=_unclaimed_referral(request.invitation),
             minutes=definition.estimated_minutes,
         ),
@@ -483,6 +490,7 @@ def _nomination_context(request: HttpRequest, formset=None) -> dict:
     return {
         "nominate": {
             "left": left,
+            "left_text": nominations_left_text(left),
             "formset": formset,  # a refused one, whose errors the page lists
             "rows": rows,
             "counts": range(1, left + 1),

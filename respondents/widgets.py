@@ -235,7 +235,8 @@ def _field(field: BoundField) -> str:
     described = f' aria-describedby="{field_id}-error"' if errors else ""
     note = ""
     if field.name == "email":
-        note = f' <span class="text-body-secondary">({escape(_("required for a suggestion"))})</span>'
+        required = _("required for a suggestion")  # outside the f-string, where makemessages finds it
+        note = f' <span class="text-body-secondary">({escape(required)})</span>'
     label = f'<label class="form-label" for="{field_id}">{escape(field.label)}{note}</label>'
     parts = [f'<div class="col-md-6">{label}']
     if errors:

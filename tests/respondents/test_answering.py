@@ -1,7 +1,7 @@
 """The respondent's path: link, consent, domain pages, resume, review, submit."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -530,3 +530,17 @@ def test_wrong_revoked_and_closed_tokens_take_the_same_path(invitation, open_que
         page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
         seen.add((response.status_code, len(queries.captured_queries), page))
     assert len(seen) == 1
+
+
+def test_before_opening_the_page_gives_the_opening_time_in_the_questionnaires_zone_and_language(
+    respondent, invitation, open_questionnaire
+):
+    opens = datetime(2031, 3, 14, 13, 30, tzinfo=UTC)
+    Questionnaire.objects.filter(pk=open_questionnaire.pk).update(
+        opens_at=opens, closes_at=opens + timedelta(days=30), time_zone="America/Toronto"
+    )
+    html = respondent.get("/r/").content.decode()
+    assert "It opens on March 14, 2031, 9:30 a.m.. Please come back then" in html  # 13:30 UTC, in Toronto
+    respondent.post("/r/language/", {"language": "fr", "next": "/r/"})
+    html = respondent.get("/r/").content.decode()
+    assert "14 mars 2031 09:30" in html
