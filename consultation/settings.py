@@ -166,7 +166,7 @@ elif env.bool("DATABASE_POOL", default=False):
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env.bool(
     "DATABASE_PREPARED_STATEMENTS", default=True
 ):

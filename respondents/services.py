@@ -361,6 +361,17 @@ def _referral_claim(invitation: Invitation) -> None:  # the invitation's row is 
     InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.CLAIMED)
 
 
+_EVENT_COLUMNS = ("invitation", "kind", "at", "detail")
+
+
+def _add_event(
+    writes: Writes, invitation: Invitation, kind: str, at: datetime, detail: dict | None = None
+) -> None:
+    """A status-history row that goes to the database with the writes it records, in one round trip
+    on PostgreSQL (consent, the first save and Submit run on every respondent's way)."""
+    writes.insert_rows(InvitationEvent, _EVENT_COLUMNS, [(invitation.pk, kind, at, detail or {})])
+
+
 @transaction.atomic
 def response_consent(*, invitation: Invitation, language: str, token: str | None = None) -> Response:
     """Record consent (time and consent text version) and open the response. Twice is once.
@@ -381,12 +392,14 @@ def response_consent(*, invitation: Invitation, language: str, token: str | None
     invitation.consent_version = questionnaire.consent_version
     writes = Writes()
     writes.update_fields(invitation, "status", "consented_at", "consent_version")
-    writes.run()
-    InvitationEvent.objects.create(
-        invitation=invitation,
-        kind=InvitationEvent.Kind.CONSENTED,
-        detail={"consent_version": questionnaire.consent_version},
+    _add_event(
+        writes,
+        invitation,
+        InvitationEvent.Kind.CONSENTED,
+        now,
+        {"consent_version": questionnaire.consent_version},
     )
+    writes.run()
     language = language if language in questionnaire.languages else invitation.language
     return Response.objects.create(invitation=invitation, questionnaire=questionnaire, language=language)
 
@@ -584,7 +597,7 @@ def response_save_domain(
         invitation = response.invitation
         invitation.status, invitation.started_at = Invitation.Status.STARTED, now
         writes.update_fields(invitation, "status", "started_at")
-        InvitationEvent.objects.create(invitation=invitation, kind=InvitationEvent.Kind.STARTED)
+        _add_event(writes, invitation, InvitationEvent.Kind.STARTED, now)
     writes.update_fields(response, *fields)
     writes.run()
     return result
@@ -697,8 +710,8 @@ def response_submit(*, response: Response) -> Response:
     writes = Writes()
     writes.update_fields(response, "submitted_at", "updated_at")
     writes.update_fields(invitation, "status", "completed_at")
+    _add_event(writes, invitation, InvitationEvent.Kind.COMPLETED, now)
     writes.run()
-    InvitationEvent.objects.create(invitation_id=response.invitation_id, kind=InvitationEvent.Kind.COMPLETED)
     return response
 
 
