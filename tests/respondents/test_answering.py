@@ -325,6 +325,30 @@ def test_review_then_submit_then_read_only(respondent, invitation):
     assert late.status_code == 409 and stored(invitation) == before
 
 
+def test_the_status_history_records_consent_start_and_completion_at_their_times(invitation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = session_client(invitation)
+    client.post("/r/consent/")
+    with CaptureQueriesContext(connection) as first_save:
+        client.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
+    event_writes = [
+        q["sql"] for q in first_save.captured_queries if "respondents_invitationevent" in q["sql"]
+    ]
+    client.post("/r/page/2/", D1)
+    client.post("/r/submit/")
+    invitation.refresh_from_db()
+    events = {event.kind: event for event in invitation.events.all()}
+    assert events["consented"].at == invitation.consented_at
+    assert events["consented"].detail == {"consent_version": invitation.consent_version}
+    assert events["started"].at == invitation.started_at and events["started"].detail == {}
+    assert events["completed"].at == invitation.completed_at
+    assert len(event_writes) == 1
+    if connection.vendor == "postgresql":  # the row goes with the answers and the progress
+        assert "respondents_answer" in event_writes[0] and "UPDATE" in event_writes[0]
+
+
 def test_submit_before_finishing_is_refused(respondent, invitation):
     respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"})
     response = respondent.post("/r/submit/", follow=True)
