@@ -99,12 +99,13 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, fields: list[tuple[str, str]] | None = None):
+    def request(self, method: str, path: str, form: str | None = None):
+        """`form`: the fields, already urlencoded; the CSRF token is added here."""
         headers = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
-        if fields is not None:
-            fields = [*fields, ("csrfmiddlewaretoken", self.cookies.get("csrftoken", ""))]
-            body = urllib.parse.urlencode(fields)
+        if form is not None:
+            token = urllib.parse.urlencode([("csrfmiddlewaretoken", self.cookies.get("csrftoken", ""))])
+            body = f"{form}&{token}" if form else token
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["Referer"] = "http://127.0.0.1/"
         started = time.perf_counter()
@@ -162,11 +163,30 @@ def answers_for_page(definition, domain, answers):
 PAGE_URL = re.compile(r'<meta name="page-url" content="([^"]+)">')
 
 
-def respondent_run(port: int, tokens: list[str], definition, results: dict, lock: threading.Lock) -> None:
+def journey(definition) -> list[tuple[str, str, str]]:
+    """Every respondent's page saves, worked out once (they all give the same answers, so the load
+    generator spends its share of the machine's CPU on requests, not on the questionnaire's rules):
+    (the page's address, its form urlencoded, the page that should follow)."""
+    from questionnaires.engine.routing import visible_domains
+
+    answers: dict = {}
+    domains = visible_domains(definition, answers)
+    steps = []
+    for index, domain in enumerate(domains):
+        following = (
+            f"/r/page/{definition.domains.index(domains[index + 1]) + 1}/"
+            if index + 1 < len(domains)
+            else "/r/review/"
+        )
+        form = urllib.parse.urlencode(answers_for_page(definition, domain, answers))
+        steps.append((f"/r/page/{definition.domains.index(domain) + 1}/", form, following))
+    return steps
+
+
+def respondent_run(port: int, tokens: list[str], steps, results: dict, lock: threading.Lock) -> None:
     """What a browser does: every redirect followed. A form posted is answered with the page that
     follows it, or (Post/Redirect/Get) redirected to it: both are counted, and checked."""
     loads, saves, turns, errors = [], [], [], 0  # turns: from Next to the next page shown
-    from questionnaires.engine.routing import visible_domains
 
     def load(client: Client, location: str, expected: str) -> float:
         nonlocal errors
@@ -177,10 +197,10 @@ def respondent_run(port: int, tokens: list[str], definition, results: dict, lock
             print(f"GET {location}: {status}, expected {expected}", file=sys.stderr)
         return elapsed
 
-    def post(client: Client, path: str, fields: list, expected: str) -> tuple[float, float]:
+    def post(client: Client, path: str, form: str, expected: str) -> tuple[float, float]:
         """Post a form and reach the page that follows: (the POST's time, until that page shown)."""
         nonlocal errors
-        status, location, content, elapsed = client.request("POST", path, fields)
+        status, location, content, elapsed = client.request("POST", path, form)
         if status == 302:
             if location == "/r/resume/":  # resuming redirects once more
                 _, location, _, more = client.request("GET", location)
@@ -197,21 +217,12 @@ def respondent_run(port: int, tokens: list[str], definition, results: dict, lock
         try:
             _, location, _, _ = client.request("GET", f"/r/{token}/")
             load(client, location, "/r/")
-            post(client, "/r/consent/", [], "/r/page/1/")
-            answers: dict = {}
-            domains = visible_domains(definition, answers)
-            for index, domain in enumerate(domains):
-                number = definition.domains.index(domain) + 1
-                following = (
-                    f"/r/page/{definition.domains.index(domains[index + 1]) + 1}/"
-                    if index + 1 < len(domains)
-                    else "/r/review/"
-                )
-                fields = answers_for_page(definition, domain, answers)
-                save, turn = post(client, f"/r/page/{number}/", fields, following)
+            post(client, "/r/consent/", "", "/r/page/1/")
+            for path, form, following in steps:
+                save, turn = post(client, path, form, following)
                 saves.append(save)
                 turns.append(turn)
-            post(client, "/r/submit/", [], "/r/thanks/")
+            post(client, "/r/submit/", "", "/r/thanks/")
         except Exception as error:  # counted, and the run goes on
             errors += 1
             print("error:", error, file=sys.stderr)
@@ -229,7 +240,7 @@ def floor_run(port: int, seconds: float, results: dict, lock: threading.Lock) ->
     timings, errors = [], 0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        status, _, _, elapsed = client.request("POST", "/bench/floor/", [])
+        status, _, _, elapsed = client.request("POST", "/bench/floor/", "")
         timings.append(elapsed)
         errors += status != 200
     with lock:
@@ -336,6 +347,7 @@ def main() -> None:
         definition = questionnaire_definition(
             Questionnaire.objects.get(slug="radicalized-offenders-consultation")
         )
+        steps = journey(definition)
         lock = threading.Lock()
         results = {"loads": [], "saves": [], "turns": [], "errors": 0, "floor": [], "floor_errors": 0}
 
@@ -359,7 +371,7 @@ def main() -> None:
         # templates and queries once, which a server in service has long done.
         warmup_results = {"loads": [], "saves": [], "turns": [], "errors": 0}
         threads = [
-            threading.Thread(target=respondent_run, args=(port, chunk, definition, warmup_results, lock))
+            threading.Thread(target=respondent_run, args=(port, chunk, steps, warmup_results, lock))
             for chunk in (warmup_tokens[i :: args.concurrency] for i in range(args.concurrency))
         ]
         for thread in threads:
@@ -369,7 +381,7 @@ def main() -> None:
 
         chunks = [tokens[i :: args.concurrency] for i in range(args.concurrency)]
         threads = [
-            threading.Thread(target=respondent_run, args=(port, chunk, definition, results, lock))
+            threading.Thread(target=respondent_run, args=(port, chunk, steps, results, lock))
             for chunk in chunks
         ]
         started, client_cpu = time.perf_counter(), time.process_time()
