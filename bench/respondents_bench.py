@@ -99,11 +99,13 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: str | None = None):
-        """`form`: the fields, already urlencoded; the CSRF token is added here."""
+    def request(self, method: str, path: str, form: str | list[tuple[str, str]] | None = None):
+        """`form`: the fields, as (name, value) pairs or already urlencoded; the CSRF token is added here."""
         headers = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
         if form is not None:
+            if not isinstance(form, str):
+                form = urllib.parse.urlencode(form)
             token = urllib.parse.urlencode([("csrfmiddlewaretoken", self.cookies.get("csrftoken", ""))])
             body = f"{form}&{token}" if form else token
             headers["Content-Type"] = "application/x-www-form-urlencoded"
