@@ -353,16 +353,26 @@ def main() -> None:
         lock = threading.Lock()
         results = {"loads": [], "saves": [], "turns": [], "errors": 0, "floor": [], "floor_errors": 0}
 
-        def measure_floor(seconds: float) -> float:
-            threads = [
-                threading.Thread(target=floor_run, args=(port, seconds, results, lock))
-                for _ in range(args.concurrency)
-            ]
-            count, started = len(results["floor"]), time.perf_counter()
+        def together(target, argument_lists) -> None:
+            threads = [threading.Thread(target=target, args=arguments) for arguments in argument_lists]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+
+        def drive(respondents: list[str], into: dict) -> None:
+            """Each client takes every concurrency-th respondent, one after the other."""
+            together(
+                respondent_run,
+                [
+                    (port, respondents[i :: args.concurrency], steps, into, lock)
+                    for i in range(args.concurrency)
+                ],
+            )
+
+        def measure_floor(seconds: float) -> float:
+            count, started = len(results["floor"]), time.perf_counter()
+            together(floor_run, [(port, seconds, results, lock)] * args.concurrency)
             return (len(results["floor"]) - count) / (time.perf_counter() - started)
 
         # Half the floor before the respondents and half after: this machine's speed drifts, and
@@ -372,26 +382,11 @@ def main() -> None:
         # A first round, not counted: the first respondents of each worker pay for compiling its
         # templates and queries once, which a server in service has long done.
         warmup_results = {"loads": [], "saves": [], "turns": [], "errors": 0}
-        threads = [
-            threading.Thread(target=respondent_run, args=(port, chunk, steps, warmup_results, lock))
-            for chunk in (warmup_tokens[i :: args.concurrency] for i in range(args.concurrency))
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        drive(warmup_tokens, warmup_results)
 
-        chunks = [tokens[i :: args.concurrency] for i in range(args.concurrency)]
-        threads = [
-            threading.Thread(target=respondent_run, args=(port, chunk, steps, results, lock))
-            for chunk in chunks
-        ]
         started, client_cpu = time.perf_counter(), time.process_time()
         server_cpu, machine_cpu = process_cpu_seconds(server.pid), machine_busy_seconds()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        drive(tokens, results)
         duration = time.perf_counter() - started
         client_cpu = time.process_time() - client_cpu
         server_cpu = process_cpu_seconds(server.pid) - server_cpu
