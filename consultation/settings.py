@@ -150,6 +150,9 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # PostgreSQL through psycopg 3 in production; SQLite under var/ as the embedded default.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that needs no round trip (consultation/postgresql).
+    DATABASES["default"]["ENGINE"] = "consultation.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock at the

@@ -131,7 +131,7 @@ class RedisServer:
 def database_url() -> str:
     """The test database, for the server processes: they must see what the test commits."""
     settings = connection.settings_dict
-    assert settings["ENGINE"] == "django.db.backends.postgresql", "integration tests run on PostgreSQL"
+    assert connection.vendor == "postgresql", "integration tests run on PostgreSQL"
     user, password = settings["USER"] or "postgres", settings["PASSWORD"] or "postgres"
     host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
     return f"postgres://{user}:{password}@{host}:{port}/{settings['NAME']}"
