@@ -1,12 +1,19 @@
 """The client's address, derived once per request from the trusted-proxy setting."""
 
 import contextvars
+import functools
 import ipaddress
 import logging
 import time
 
+import csp.middleware
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 
 _current_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="-")
@@ -131,3 +138,48 @@ class IdleSessionMiddleware:
                 if not isinstance(last, int) or now - last >= LAST_SEEN_STEP:
                     session[LAST_SEEN_KEY] = now
         return self.get_response(request)
+
+
+# What a view or decorator sets on a response to change its policy (django-csp's csp_update & co.).
+_PER_RESPONSE_POLICY = (
+    "_csp_config", "_csp_update", "_csp_replace", "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro",
+)  # fmt: skip
+
+
+@functools.cache
+def _settings_policy(report_only: bool) -> str:
+    return build_policy(report_only=report_only)
+
+
+@receiver(setting_changed)
+def _forget_settings_policy(*, setting: str, **kwargs) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _settings_policy.cache_clear()
+
+
+class CSPMiddleware(csp.middleware.CSPMiddleware):
+    """django-csp's middleware, with the policy from settings built once instead of on every
+    response, where it cost a fifth of a millisecond. A response that brings its own policy
+    (csp_update, csp_replace…) or a page that used a nonce is left to django-csp, as before."""
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            hasattr(response, name) for name in _PER_RESPONSE_POLICY
+        ):
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:
+            return response  # django-csp leaves Django's debug pages alone
+        for header, report_only, exempt in (
+            (HEADER, False, "_csp_exempt"),
+            (HEADER_REPORT_ONLY, True, "_csp_exempt_ro"),
+        ):
+            policy = _settings_policy(report_only)
+            if not policy or header in response or getattr(response, exempt, False):
+                continue
+            setting = "CONTENT_SECURITY_POLICY_REPORT_ONLY" if report_only else "CONTENT_SECURITY_POLICY"
+            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if not request.path_info.startswith(tuple(prefixes)):
+                response[header] = policy
+        # As django-csp does: a nonce asked for after the header is written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response

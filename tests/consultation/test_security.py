@@ -30,6 +30,56 @@ def test_every_page_has_a_strict_content_security_policy(client, url):
     assert response["X-Frame-Options"] == "DENY"
 
 
+def _policy_for(view=None, path: str = "/somewhere/", middleware_class=None):
+    from django.http import HttpResponse
+
+    from consultation.middleware import CSPMiddleware
+
+    request = RequestFactory().get(path)
+    middleware = (middleware_class or CSPMiddleware)(
+        lambda request: view(request) if view else HttpResponse("ok")
+    )
+    middleware.process_request(request)
+    response = middleware.process_response(request, middleware.get_response(request))
+    return response.get("Content-Security-Policy"), response.get("Content-Security-Policy-Report-Only")
+
+
+def test_the_policy_is_the_one_django_csp_builds_from_settings_and_follows_them():
+    from csp.utils import build_policy
+
+    assert _policy_for() == (build_policy(), None)
+    changed = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    with override_settings(CONTENT_SECURITY_POLICY=changed, CONTENT_SECURITY_POLICY_REPORT_ONLY=changed):
+        assert _policy_for() == ("default-src 'none'", "default-src 'none'")
+        excluded = {**changed, "EXCLUDE_URL_PREFIXES": ["/somewhere/"]}
+        with override_settings(CONTENT_SECURITY_POLICY=excluded):
+            assert _policy_for() == (None, "default-src 'none'")
+    assert _policy_for() == (build_policy(), None)
+
+
+def test_a_view_that_brings_its_own_policy_or_uses_a_nonce_gets_what_django_csp_gives():
+    import csp.middleware
+    from csp.constants import NONCE, SELF
+    from csp.decorators import csp_exempt, csp_update
+    from django.http import HttpResponse
+
+    def with_nonce(request):
+        str(request.csp_nonce)
+        return HttpResponse()
+
+    updated = csp_update({"img-src": ["https://maps.example.org"]})(lambda r: HttpResponse())
+    assert "img-src 'self' data: https://maps.example.org" in _policy_for(updated)[0]
+    assert _policy_for(csp_exempt()(lambda r: HttpResponse())) == (None, None)
+    nonces = {"DIRECTIVES": {"script-src": [SELF, NONCE]}}
+    with override_settings(CONTENT_SECURITY_POLICY=nonces):
+        policy, _ = _policy_for(with_nonce)
+        assert "'nonce-" in policy
+        assert (
+            policy.split("'nonce-")[0]
+            == _policy_for(with_nonce, middleware_class=csp.middleware.CSPMiddleware)[0].split("'nonce-")[0]
+        )
+
+
 @pytest.mark.django_db
 def test_pages_carry_no_inline_script_or_style(client, django_user_model):
     user = django_user_model.objects.create_superuser("root", "r@example.org", "x" * 12)

@@ -188,6 +188,23 @@ def test_next_on_a_valid_page_saves_it_and_moves_on(respondent, invitation):
     ]
 
 
+def test_no_respondent_page_is_kept_by_a_browser_or_a_proxy(respondent):
+    """Answers on a shared office PC: Back after leaving must not show them from a cache."""
+    from django.utils.http import parse_http_date
+
+    pages = [
+        respondent.get("/r/"),
+        respondent.get("/r/page/1/"),
+        respondent.post("/r/page/1/", {**PROFILE, "_shown": "P_COUNTRY,P_LEVEL,P_SITE,P_PEERS,P_SCORE"}),
+        respondent.get("/r/review/"),
+        respondent.get("/r/resume/"),
+    ]
+    for page in pages:
+        directives = {part.strip() for part in page["Cache-Control"].split(",")}
+        assert {"no-store", "no-cache", "private", "max-age=0", "must-revalidate"} <= directives
+        assert parse_http_date(page["Expires"]) <= timezone.now().timestamp()
+
+
 def test_a_page_with_errors_saves_nothing_and_shows_what_was_typed(respondent, invitation):
     response = respondent.post("/r/page/1/", {"P_COUNTRY": "CA", "P_PEERS": "many", "P_SCORE": "9"})
     assert response.status_code == 400
