@@ -18,7 +18,6 @@ Not a test: nothing asserts.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import re
 import socket
@@ -28,7 +27,6 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,33 +91,112 @@ def prepare(database_url: str, respondents: int) -> list[str]:
 
 
 class Client:
-    """One respondent's browser: a keep-alive connection, cookies, CSRF."""
+    """One respondent's browser: cookies, CSRF, and HTTP/1.1 over a plain socket.
+
+    Lean on purpose: the load generator shares the machine's two cores with the server, and
+    http.client's header parsing (the email package) and SimpleCookie cost it about twice the CPU
+    per request. A connection the server closes (gunicorn's sync workers close each one) is opened
+    again for the next request; one kept alive is reused."""
 
     def __init__(self, port: int):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.port = port
+        self.sock: socket.socket | None = None
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: str | list[tuple[str, str]] | None = None):
-        """`form`: the fields, as (name, value) pairs or already urlencoded; the CSRF token is added here."""
-        headers = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
+        """`form`: the fields, as (name, value) pairs or already urlencoded; the CSRF token is added here.
+        Returns (status, Location, the body as text, seconds)."""
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        body = b""
         if form is not None:
             if not isinstance(form, str):
                 form = urllib.parse.urlencode(form)
-            token = urllib.parse.urlencode([("csrfmiddlewaretoken", self.cookies.get("csrftoken", ""))])
-            body = f"{form}&{token}" if form else token
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Referer"] = "http://127.0.0.1/"
+            token = "csrfmiddlewaretoken=" + urllib.parse.quote_plus(self.cookies.get("csrftoken", ""))
+            body = (f"{form}&{token}" if form else token).encode()
+            lines += ["Content-Type: application/x-www-form-urlencoded", "Referer: http://127.0.0.1/"]
+        if method == "POST" or body:
+            lines.append(f"Content-Length: {len(body)}")
+        message = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
         started = time.perf_counter()
-        self.connection.request(method, path, body=body, headers=headers)
-        response = self.connection.getresponse()
-        content = response.read().decode()
+        status, headers, content, closes = self._exchange(message)
         elapsed = time.perf_counter() - started
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookie = SimpleCookie(header)
-            for key, morsel in cookie.items():
-                self.cookies[key] = morsel.value
-        return response.status, response.headers.get("Location", ""), content, elapsed
+        for value in headers.get("set-cookie", ()):
+            name, _, rest = value.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        if closes:
+            self.close()
+        location = headers.get("location", [""])[0]
+        return status, location, content.decode(), elapsed
+
+    def _exchange(self, message: bytes):
+        for attempt in (1, 2):
+            fresh = self.sock is None
+            if fresh:
+                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                self.sock.sendall(message)
+                return self._read_response()
+            except (ConnectionError, EOFError):
+                self.close()
+                if fresh or attempt == 2:  # a kept connection the server had closed is tried once more
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read_response(self):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("the server closed the connection before answering")
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        headers: dict[str, list[str]] = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        closes = status_line.startswith("HTTP/1.0") or headers.get("connection", [""])[0].lower() == "close"
+        if "content-length" in headers:
+            length = int(headers["content-length"][0])
+            while len(rest) < length:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EOFError("the server closed the connection mid-response")
+                rest += chunk
+            return status, headers, rest[:length], closes
+        if headers.get("transfer-encoding", [""])[0].lower() == "chunked":
+            return status, headers, self._read_chunked(rest), closes
+        while chunk := self.sock.recv(65536):  # the body ends when the connection does
+            rest += chunk
+        return status, headers, rest, True
+
+    def _read_chunked(self, data: bytes) -> bytes:
+        body = b""
+        while True:
+            while b"\r\n" not in data:
+                data += self._more()
+            size_line, _, data = data.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            while len(data) < size + 2:
+                data += self._more()
+            if size == 0:
+                return body
+            body, data = body + data[:size], data[size + 2 :]
+
+    def _more(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("the server closed the connection mid-response")
+        return chunk
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 def answers_for_page(definition, domain, answers):
@@ -229,7 +306,7 @@ def respondent_run(port: int, tokens: list[str], steps, results: dict, lock: thr
             errors += 1
             print("error:", error, file=sys.stderr)
         finally:
-            client.connection.close()
+            client.close()
     with lock:
         results["loads"].extend(loads)
         results["saves"].extend(saves)
