@@ -88,7 +88,7 @@ def test_round_trip_is_byte_identical(django_db_blocker):
     document = json.loads(first)
     assert document["schedule"] == {
         "opens_at": "2026-09-01T13:00:00Z",
-        "closes_at": "2026-11-30T23:59:00Z",
+        "closes_at": "2036-11-30T23:59:00Z",
         "time_zone": "America/Toronto",
     }
     # Texts are written in the questionnaire's language order, whatever order the file had.
