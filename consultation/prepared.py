@@ -20,7 +20,7 @@ import datetime
 import json
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -121,6 +121,36 @@ def update_statement(instance: Model, *names: str, using: str = "default") -> St
     return _update_sql(type(instance), names, using), [*values, instance.pk]
 
 
+def guarded_update(
+    model: type[Model],
+    pk: Any,
+    values: Mapping[str, Any],
+    expected: Mapping[str, Any],
+    using: str = "default",
+) -> Statement:
+    """An UPDATE of one row that changes it only if its `expected` fields still hold those values
+    (NULL matches None), returning a row if it did: the guard of `Writes.run_if`. Values are
+    prepared by their fields; auto_now is not applied (give such fields their value)."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    changed = [(meta.get_field(name), value) for name, value in values.items()]
+    checked = [(meta.get_field(name), value) for name, value in expected.items()]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET "
+        + ", ".join(f"{quote(field.column)} = %s" for field, _ in changed)
+        + f" WHERE {quote(meta.pk.column)} = %s"
+        + "".join(f" AND {quote(field.column)} IS NOT DISTINCT FROM %s" for field, _ in checked)
+        + " RETURNING 1"
+    )
+    params = [
+        *(field.get_db_prep_save(value, connection) for field, value in changed),
+        meta.pk.get_db_prep_value(pk, connection),
+        *(field.get_db_prep_save(value, connection) for field, value in checked),
+    ]
+    return sql, params
+
+
 @lru_cache(maxsize=256)
 def _insert_sql(model: type[Model], names: tuple[str, ...], count: int, using: str) -> str:
     quote = connections[using].ops.quote_name
@@ -210,16 +240,45 @@ class Writes:
     def __init__(self, using: str = "default"):
         self.using = using
         self.statements: list[Statement] = []
+        # How each statement takes a condition (run_if): a WHERE it has, or one it lacks.
+        self._conditions: list[str] = []
 
     def insert_rows(self, model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        self.statements.extend(insert_statements(model, names, rows, self.using))
+        added = insert_statements(model, names, rows, self.using)
+        self.statements.extend(added)
+        self._conditions.extend(["WHERE"] * len(added))
 
     def update_fields(self, instance: Model, *names: str) -> None:
         self.statements.append(update_statement(instance, *names, using=self.using))
+        self._conditions.append("AND")
+
+    def run_if(self, guard: Statement) -> bool:
+        """PostgreSQL: `guard`, an UPDATE … RETURNING of one row (see `guarded_update`), and these
+        writes in one statement, the writes made only if the guard updated its row. One statement
+        is atomic without a transaction: so a write that must find a row as it was read needs no
+        BEGIN, no lock and no COMMIT, three round trips. Whether the writes were made (False also
+        when they are too many for one statement: then nothing was sent)."""
+        connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            raise NotImplementedError("Writes.run_if needs PostgreSQL's data-modifying WITH")
+        statements, conditions = self.statements, self._conditions
+        self.statements, self._conditions = [], []
+        guard_sql, guard_params = guard
+        params = [*guard_params, *(p for _, statement_params in statements for p in statement_params)]
+        if len(params) > MAX_PARAMETERS_TOGETHER:
+            return False
+        clauses = [f"guard AS ({guard_sql})"] + [
+            f"w{index} AS ({sql} {condition} EXISTS (SELECT 1 FROM guard))"
+            for index, ((sql, _), condition) in enumerate(zip(statements, conditions, strict=True))
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(clauses)} SELECT count(*) FROM guard", params)
+            return cursor.fetchone()[0] == 1
 
     def run(self) -> None:
         connection = connections[self.using]
         statements, self.statements = self.statements, []
+        self._conditions = []
         with connection.cursor() as cursor:
             together = sum(len(params) for _, params in statements) <= MAX_PARAMETERS_TOGETHER
             if connection.vendor == "postgresql" and len(statements) > 1 and together:

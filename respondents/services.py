@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
@@ -20,7 +20,7 @@ from django_countries import countries
 
 from consultation.audit import audit_record
 from consultation.models import AuditEntry
-from consultation.prepared import PreparedQuery, Writes
+from consultation.prepared import PreparedQuery, Writes, guarded_update
 from questionnaires.engine.answers import AnswerError, clean_answer
 from questionnaires.engine.conditions import evaluate, is_answered
 from questionnaires.engine.definition import Definition, DomainDef, QuestionType
@@ -530,7 +530,6 @@ def saved_stamp(response: Response) -> str:
     return str(int(response.updated_at.timestamp() * 1_000_000)) if response.updated_at else ""
 
 
-@transaction.atomic
 def response_save_domain(
     *,
     response: Response,
@@ -548,9 +547,103 @@ def response_save_domain(
     With enforce_required off (the Back button), a page with unanswered required questions is
     saved as far as it goes and stays unfinished; an invalid answer still saves nothing.
 
-    The response row is locked first: a double click or a second tab waits and then re-saves
-    the same answers, and the unique constraint keeps one answer per question whatever happens.
+    On PostgreSQL the page is first saved without a lock, from the response as the request read it
+    (`_save_domain_if_unchanged`): its writes make one statement, which changes nothing if the
+    response was saved, submitted or erased since. Otherwise, and elsewhere, the response row is
+    locked first: a double click or a second tab waits and then re-saves the same answers. The
+    unique constraint keeps one answer per question whatever happens.
     """
+    if connection.vendor == "postgresql":
+        saved = _save_domain_if_unchanged(
+            response=response,
+            domain_code=domain_code,
+            submitted=submitted,
+            enforce_required=enforce_required,
+            shown_at=shown_at,
+        )
+        if saved is not None:
+            return saved
+    return _save_domain_locked(
+        response=response,
+        domain_code=domain_code,
+        submitted=submitted,
+        enforce_required=enforce_required,
+        shown_at=shown_at,
+    )
+
+
+def _save_domain_if_unchanged(
+    *,
+    response: Response,
+    domain_code: str,
+    submitted: Mapping[str, Sequence[str]],
+    enforce_required: bool,
+    shown_at: str,
+) -> PageResult | None:
+    """The usual save, in two round trips instead of five: the answers read, then the writes as one
+    statement whose first part updates the response only if its `updated_at` is still the one read
+    with it (every save and Submit move it, and erasing removes the row), the others written only
+    if that part did. None when that did not hold, or when this save is not the usual one (the
+    response looked closed, the page is stale, or it replaces saved answers, which must first be
+    deleted): then nothing was written, and the locked save decides."""
+    if (
+        response.is_submitted
+        or not response.invitation.is_active
+        or not accepts_answers(response.questionnaire)
+    ):
+        return None
+    definition = questionnaire_definition(response.questionnaire)
+    domain = next(d for d in definition.domains if d.code == domain_code)
+    stored = response_answers(response)
+    result = validate_domain(
+        definition=definition,
+        domain=domain,
+        stored=stored,
+        submitted=submitted,
+        enforce_required=enforce_required,
+    )
+    if not result.ok:
+        return result  # nothing to write, whatever was saved meanwhile
+    if shown_at and shown_at != saved_stamp(response) and _page_differs(domain, stored, result.answers):
+        return None
+    if not evaluate(domain.condition, effective_answers(definition, stored)):
+        return None
+    replaced_ids, answer_rows, selection_rows = _answer_changes(
+        response=response, definition=definition, domain=domain, stored=stored, answers=result.answers
+    )
+    if replaced_ids:
+        return None
+    writes = Writes()
+    writes.insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
+    writes.insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
+    now = timezone.now()
+    changes = _progress_changes(response, definition, domain, result.answers, now)
+    invitation = response.invitation
+    if "started_at" in changes:
+        started = Invitation(pk=invitation.pk, status=Invitation.Status.STARTED, started_at=now)
+        writes.update_fields(started, "status", "started_at")
+        _add_event(writes, invitation, InvitationEvent.Kind.STARTED, now)
+    guard = guarded_update(
+        Response, response.pk, changes, {"updated_at": response.updated_at, "submitted_at": None}
+    )
+    if not writes.run_if(guard):
+        return None
+    for name, value in changes.items():
+        setattr(response, name, value)
+    if "started_at" in changes:
+        invitation.status, invitation.started_at = Invitation.Status.STARTED, now
+    return result
+
+
+@transaction.atomic
+def _save_domain_locked(
+    *,
+    response: Response,
+    domain_code: str,
+    submitted: Mapping[str, Sequence[str]],
+    enforce_required: bool,
+    shown_at: str,
+) -> PageResult:
     response = _lock_response(response)
     if (
         response.is_submitted
@@ -574,33 +667,42 @@ def response_save_domain(
         raise PageChanged
     if not evaluate(domain.condition, effective_answers(definition, stored)):
         return result  # a page the respondent's answers hide (an old tab, a forged post): nothing to save
-    writes = Writes()  # on PostgreSQL, the page's rows and the response's progress in one statement
-    _store_answers(
-        response=response,
-        definition=definition,
-        domain=domain,
-        stored=stored,
-        answers=result.answers,
-        writes=writes,
+    replaced_ids, answer_rows, selection_rows = _answer_changes(
+        response=response, definition=definition, domain=domain, stored=stored, answers=result.answers
     )
-
+    if replaced_ids:
+        # `stored` was read under the response's lock, so it is exactly what the database holds.
+        Selection.objects.filter(response=response, question_id__in=replaced_ids).delete()
+        Answer.objects.filter(response=response, question_id__in=replaced_ids).delete()
+    writes = Writes()  # on PostgreSQL, the page's rows and the response's progress in one statement
+    writes.insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
+    writes.insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
     now = timezone.now()
-    completed = [code for code in response.completed_domains if code != domain.code]
-    if not missing_required(definition, domain, result.answers):
-        completed.append(domain.code)
-    response.completed_domains = completed
-    response.last_domain = domain.code
-    fields = ["completed_domains", "last_domain", "updated_at"]
-    if response.started_at is None:
-        response.started_at = now
-        fields.append("started_at")
+    changes = _progress_changes(response, definition, domain, result.answers, now)
+    for name, value in changes.items():
+        setattr(response, name, value)
+    if "started_at" in changes:
         invitation = response.invitation
         invitation.status, invitation.started_at = Invitation.Status.STARTED, now
         writes.update_fields(invitation, "status", "started_at")
         _add_event(writes, invitation, InvitationEvent.Kind.STARTED, now)
-    writes.update_fields(response, *fields)
+    writes.update_fields(response, *changes)
     writes.run()
     return result
+
+
+def _progress_changes(
+    response: Response, definition: Definition, domain: DomainDef, answers: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The response's fields a save of the domain changes: whether the domain is complete, where
+    the respondent was last, when; and when they started, on their first save."""
+    completed = [code for code in response.completed_domains if code != domain.code]
+    if not missing_required(definition, domain, answers):
+        completed.append(domain.code)
+    changes = {"completed_domains": completed, "last_domain": domain.code, "updated_at": now}
+    if response.started_at is None:
+        changes["started_at"] = now
+    return changes
 
 
 def _page_differs(domain: DomainDef, stored: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
@@ -612,17 +714,17 @@ _ANSWER_COLUMNS = ("response", "question", "value", "other_text", "number", "sav
 _SELECTION_COLUMNS = ("response", "question", "item", "code", "rank")
 
 
-def _store_answers(
+def _answer_changes(
     *,
     response: Response,
     definition: Definition,
     domain: DomainDef,
     stored: Mapping[str, Any],
     answers: Mapping[str, Any],
-    writes: Writes,
-) -> None:
-    """Drop answers that changed or that the page has hidden, then add the page's new and changed
-    answers to `writes`.
+) -> tuple[list[int], list[tuple], list[tuple]]:
+    """What saving the page does to the saved answers: the ids of the questions whose answer goes
+    (it changed, or the page has hidden it), then the answer and selection rows to insert (new
+    and changed answers).
 
     An answer saved again unchanged keeps its row (and any theme a researcher tagged it with). A
     fixed number of queries whatever the page's size: when something changed or went, two deletes;
@@ -641,11 +743,7 @@ def _store_answers(
             or answers.get(other_text_key(code)) != stored.get(other_text_key(code))
         )
     }
-    # `stored` was read under the response's lock, so it is exactly what the database holds.
     replaced_ids = [ids[code] for code in written & set(stored)]
-    if replaced_ids:
-        Selection.objects.filter(response=response, question_id__in=replaced_ids).delete()
-        Answer.objects.filter(response=response, question_id__in=replaced_ids).delete()
     now = timezone.now()
     answer_rows, selection_rows = [], []
     for question in definition.questions:
@@ -667,8 +765,7 @@ def _store_answers(
             (response.pk, question_id, item, code, rank)
             for item, code, rank in _selections(question.type, value)
         )
-    writes.insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
-    writes.insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
+    return replaced_ids, answer_rows, selection_rows
 
 
 def _selections(kind: QuestionType, value: Any):

@@ -188,6 +188,37 @@ def test_writes_past_the_parameter_cap_go_one_statement_at_a_time(monkeypatch, d
 
 
 @pytest.mark.postgresql
+def test_writes_run_if_their_guard_finds_its_row_as_it_was_read(monkeypatch, django_assert_num_queries):
+    from consultation.prepared import guarded_update
+
+    questionnaire = QuestionnaireFactory(reminder_limit=3, closes_at=None)
+    other = QuestionnaireFactory(reminder_limit=4)
+
+    def attempt(expected: dict, version: int) -> bool:
+        writes = Writes()
+        other.reminder_limit = version
+        writes.update_fields(other, "reminder_limit")
+        row = (questionnaire.pk, version, {"en": f"Version {version}"}, timezone.now())
+        writes.insert_rows(ConsentVersion, ("questionnaire", "version", "text", "created_at"), [row])
+        guard = guarded_update(Questionnaire, questionnaire.pk, {"reminder_limit": version}, expected)
+        with django_assert_num_queries(1):
+            return writes.run_if(guard)
+
+    assert attempt({"reminder_limit": 3, "closes_at": None}, 10) is True
+    assert attempt({"reminder_limit": 3}, 11) is False  # 10 now: nothing of this one is written
+    assert attempt({"reminder_limit": 10, "closes_at": timezone.now()}, 12) is False
+    assert Questionnaire.objects.get(pk=questionnaire.pk).reminder_limit == 10
+    assert Questionnaire.objects.get(pk=other.pk).reminder_limit == 10
+    assert list(ConsentVersion.objects.filter(version__gte=10).values_list("version", flat=True)) == [10]
+    monkeypatch.setattr("consultation.prepared.MAX_PARAMETERS_TOGETHER", 2)
+    writes = Writes()
+    writes.update_fields(other, "reminder_limit")
+    guard = guarded_update(Questionnaire, questionnaire.pk, {"reminder_limit": 13}, {"reminder_limit": 10})
+    with django_assert_num_queries(0):
+        assert writes.run_if(guard) is False  # too many for one statement: nothing sent
+
+
+@pytest.mark.postgresql
 def test_postgresql_prepares_a_query_run_often_by_default():
     """Production settings send parameters apart from the SQL, so PostgreSQL plans a query the
     respondents run on every page once per connection (DATABASE_PREPARED_STATEMENTS)."""

@@ -585,3 +585,84 @@ def test_before_opening_the_page_gives_the_opening_time_in_the_questionnaires_zo
     respondent.post("/r/language/", {"language": "fr", "next": "/r/"})
     html = respondent.get("/r/").content.decode()
     assert "14 mars 2031 09:30" in html
+
+
+# --- saving without a lock (PostgreSQL) ----------------------------------------------------------
+
+
+def _fresh(invitation) -> Response:
+    return Response.objects.select_related("invitation", "questionnaire").get(invitation=invitation)
+
+
+def _as_posted(fields: dict) -> dict:
+    return {key: value if isinstance(value, list) else [value] for key, value in fields.items()}
+
+
+@pytest.mark.postgresql
+def test_the_usual_save_is_its_answers_read_and_one_statement_without_a_lock(invitation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from questionnaires.selectors import question_ids
+    from respondents.services import response_save_domain
+
+    response_consent(invitation=invitation, language="en")
+    response = _fresh(invitation)
+    question_ids(response.questionnaire)  # cached per revision, as in a server in service
+    with CaptureQueriesContext(connection) as queries:
+        result = response_save_domain(response=response, domain_code="PROFILE", submitted=_as_posted(PROFILE))
+    assert result.ok
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert len(sql) == 2 and not any("FOR UPDATE" in statement for statement in sql)
+    assert stored(invitation)["P_LEVEL"] == "SENIOR"
+    saved = _fresh(invitation)
+    assert saved.completed_domains == ["PROFILE"] and saved.started_at and saved.updated_at
+    assert (response.updated_at, response.started_at) == (saved.updated_at, saved.started_at)
+    invitation.refresh_from_db()
+    assert invitation.status == "started" and invitation.started_at == saved.started_at
+    assert invitation.events.filter(kind="started").count() == 1
+
+
+def test_a_save_from_a_response_read_before_another_save_loses_nothing(invitation):
+    """Two tabs: each request read the response before the other saved. The second save must not
+    write its stale progress over the first's: it is made again under the response's lock."""
+    from respondents.services import response_save_domain
+
+    response_consent(invitation=invitation, language="en")
+    first_tab, second_tab = _fresh(invitation), _fresh(invitation)
+    assert response_save_domain(response=first_tab, domain_code="PROFILE", submitted=_as_posted(PROFILE)).ok
+    assert response_save_domain(response=second_tab, domain_code="D1", submitted=_as_posted(D1)).ok
+    saved = _fresh(invitation)
+    assert sorted(saved.completed_domains) == ["D1", "PROFILE"]
+    assert set(stored(invitation)) >= {"P_LEVEL", "D1_Q4"}
+    assert Answer.objects.filter(response=saved).count() == len(stored(invitation))
+    assert invitation.events.filter(kind="started").count() == 1
+
+
+def test_a_save_from_a_response_read_before_it_was_submitted_saves_nothing(invitation):
+    from respondents.services import NotAccepting, response_save_domain, response_submit
+
+    response_consent(invitation=invitation, language="en")
+    assert response_save_domain(
+        response=_fresh(invitation), domain_code="PROFILE", submitted=_as_posted(PROFILE)
+    ).ok
+    assert response_save_domain(response=_fresh(invitation), domain_code="D1", submitted=_as_posted(D1)).ok
+    stale = _fresh(invitation)
+    response_submit(response=_fresh(invitation))
+    before = stored(invitation)
+    with pytest.raises(NotAccepting):
+        response_save_domain(
+            response=stale, domain_code="D1", submitted=_as_posted({**D1, "D1_Q4": "Changed"})
+        )
+    assert stored(invitation) == before
+
+
+def test_a_save_from_a_response_since_erased_saves_nothing(invitation):
+    from respondents.services import NotAccepting, response_save_domain
+
+    response_consent(invitation=invitation, language="en")
+    stale = _fresh(invitation)
+    Response.objects.filter(pk=stale.pk).delete()
+    with pytest.raises(NotAccepting):
+        response_save_domain(response=stale, domain_code="PROFILE", submitted=_as_posted(PROFILE))
+    assert not Answer.objects.exists()
