@@ -55,6 +55,7 @@ class QuestionView:
     min_value: Any = None
     max_value: Any = None
     integer_only: bool = False
+    rendered: str = ""  # the HTML, where it was rendered once for many pages (an unanswered question)
 
     @property
     def field_id(self) -> str:
@@ -69,7 +70,7 @@ class QuestionView:
     def html(self):
         from .widgets import render_question
 
-        return render_question(self)
+        return self.rendered or render_question(self)
 
 
 def _texts(texts: Mapping[str, str], language: str, definition: Definition) -> str:
@@ -113,8 +114,23 @@ def question_views(
     """
     errors = errors or {}
     effective = effective_answers(definition, answers)
+    # An unanswered question looks the same on every respondent's page: it is built and rendered
+    # once per language (and interface language) for as long as the definition is current. Most
+    # of the questions on the page a save answers with are unanswered.
+    blank_views = definition.memo.setdefault("blank_question_views", {})
+    interface_language = translation.get_language()
     views = []
     for question in domain.questions:
+        visible = evaluate(domain.condition, effective) and evaluate(question.condition, effective)
+        if submitted is None and question.code not in effective and not errors.get(question.code):
+            key = (language, interface_language, question.code, visible)
+            view = blank_views.get(key)
+            if view is None:
+                view = _question_view(definition, question, language, {}, visible=visible, error="")
+                view.rendered = view.html
+                blank_views[key] = view
+            views.append(view)
+            continue
         if submitted is not None:
             values = submitted
         else:
@@ -123,12 +139,7 @@ def question_views(
             )
         views.append(
             _question_view(
-                definition,
-                question,
-                language,
-                values,
-                visible=evaluate(domain.condition, effective) and evaluate(question.condition, effective),
-                error=errors.get(question.code, ""),
+                definition, question, language, values, visible=visible, error=errors.get(question.code, "")
             )
         )
     return views

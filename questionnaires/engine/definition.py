@@ -177,6 +177,12 @@ class Definition:
         return {question.code: index for index, question in enumerate(self.questions)}
 
     @cached_property
+    def memo(self) -> dict[str, Any]:
+        """What readers of the definition work out from it once and keep beside it, for as long as
+        it is the current revision's (respondents' pages keep their unanswered questions' HTML)."""
+        return {}
+
+    @cached_property
     def page_number_of(self) -> dict[str, int]:
         """Each domain's page number (1-based, hidden domains included), by domain code."""
         return {domain.code: number for number, domain in enumerate(self.domains, start=1)}
