@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db import connection
+from django.db.models import Count, JSONField, Max, Q
+from django.db.models.expressions import RawSQL
 
 from consultation.prepared import PreparedQuery
 from questionnaires.engine.conditions import referenced_questions
@@ -47,18 +49,35 @@ _QUESTIONNAIRE_FIELDS = _in_model_order(Questionnaire, [
 ])  # fmt: skip
 _RESPONSE_FIELDS = [field.attname for field in Response._meta.concrete_fields]
 
-# Every page a respondent opens starts here: the invitation, its questionnaire and its response in
-# one row (a response is there from consent on).
-_RESPONDENT_ROW = PreparedQuery(
-    lambda invitation_id: (
-        Invitation.objects.filter(pk=invitation_id)
-        .order_by()
-        .values_list(
-            *_INVITATION_FIELDS,
-            *(f"questionnaire__{name}" for name in _QUESTIONNAIRE_FIELDS),
-            *(f"response__{name}" for name in _RESPONSE_FIELDS),
+
+def _respondent_row(invitation_id: int, *, with_answers: bool):
+    row = Invitation.objects.filter(pk=invitation_id).order_by()
+    if with_answers:
+        # PostgreSQL: the response's answers in the same row, as one JSON array of
+        # [question id, value, "other" text], read in the same snapshot as the response.
+        answer = Answer._meta
+        row = row.annotate(
+            answers_as_read=RawSQL(
+                f"SELECT jsonb_agg(jsonb_build_array(a.{answer.get_field('question').column}, a.value, "
+                f"a.other_text)) FROM {answer.db_table} a WHERE a.{answer.get_field('response').column} = "
+                f"{Response._meta.db_table}.{Response._meta.pk.column}",
+                [],
+                output_field=JSONField(),
+            )
         )
+    return row.values_list(
+        *_INVITATION_FIELDS,
+        *(f"questionnaire__{name}" for name in _QUESTIONNAIRE_FIELDS),
+        *(f"response__{name}" for name in _RESPONSE_FIELDS),
+        *(["answers_as_read"] if with_answers else []),
     )
+
+
+# Every page a respondent opens starts here: the invitation, its questionnaire and its response in
+# one row (a response is there from consent on), and on PostgreSQL the response's answers.
+_RESPONDENT_ROW = PreparedQuery(lambda invitation_id: _respondent_row(invitation_id, with_answers=False))
+_RESPONDENT_ROW_WITH_ANSWERS = PreparedQuery(
+    lambda invitation_id: _respondent_row(invitation_id, with_answers=True)
 )
 
 
@@ -74,20 +93,25 @@ def invitation_from_row(
 
 
 def respondent_invitation(invitation_id: int) -> Invitation | None:
-    """The invitation with its questionnaire and response (None before consent) already attached."""
-    rows = _RESPONDENT_ROW.rows(invitation_id)
+    """The invitation with its questionnaire and response (None before consent) already attached;
+    on PostgreSQL, the response's answers too (see `response_answers`)."""
+    with_answers = connection.vendor == "postgresql"
+    rows = (_RESPONDENT_ROW_WITH_ANSWERS if with_answers else _RESPONDENT_ROW).rows(invitation_id)
     if not rows:
         return None
     row = rows[0]
     questionnaire_end = len(_INVITATION_FIELDS) + len(_QUESTIONNAIRE_FIELDS)
+    response_end = questionnaire_end + len(_RESPONSE_FIELDS)
     invitation = invitation_from_row(row[:questionnaire_end], _INVITATION_FIELDS, _QUESTIONNAIRE_FIELDS)
     questionnaire = invitation.questionnaire
-    response_values = row[questionnaire_end:]
+    response_values = row[questionnaire_end:response_end]
     if response_values[0] is None:
         Invitation.response.related.set_cached_value(invitation, None)  # no query for "none yet"
     else:
         response = Response.from_db("default", _RESPONSE_FIELDS, response_values)
         response.questionnaire, response.invitation = questionnaire, invitation
+        if with_answers:
+            response.answers_as_read = _answers_by_code(questionnaire, row[response_end] or ())
         invitation.response = response
     return invitation
 
@@ -123,10 +147,26 @@ _ANSWER_ROWS = PreparedQuery(
 
 
 def response_answers(response: Response) -> dict[str, Any]:
-    """All of a response's answers as the engine reads them, in one query (codes from the cached map)."""
+    """All of a response's answers as the engine reads them, in one query (codes from the cached map).
+
+    A response a respondent's request loaded (`respondent_invitation`) brings the answers read with
+    it, in the same statement: they are given instead, until the response is locked or saved
+    (`forget_answers_as_read`), after which they are read again."""
+    as_read = getattr(response, "answers_as_read", None)
+    if as_read is not None:
+        return dict(as_read)
+    return _answers_by_code(response.questionnaire, _ANSWER_ROWS.rows(response.pk))
+
+
+def forget_answers_as_read(response: Response) -> None:
+    """The answers read at the start of the request may be out of date from here on."""
+    response.answers_as_read = None
+
+
+def _answers_by_code(questionnaire: Questionnaire, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
-    codes = {question_id: code for code, question_id in question_ids(response.questionnaire).items()}
-    for question_id, value, other_text in _ANSWER_ROWS.rows(response.pk):
+    codes = {question_id: code for code, question_id in question_ids(questionnaire).items()}
+    for question_id, value, other_text in rows:
         code = codes[question_id]  # the map is keyed by the questionnaire's current revision
         answers[code] = value
         if other_text:

@@ -41,7 +41,13 @@ from .models import (
     normalise_email,
 )
 from .outbox import outbox_message_create
-from .selectors import invitation_from_row, is_opted_out, opted_out_among, response_answers
+from .selectors import (
+    forget_answers_as_read,
+    invitation_from_row,
+    is_opted_out,
+    opted_out_among,
+    response_answers,
+)
 
 CSV_COLUMNS = ("email", "name", "organisation", "country", "language")
 MAX_CSV_ROWS = 5000
@@ -401,7 +407,9 @@ def response_consent(*, invitation: Invitation, language: str, token: str | None
     )
     writes.run()
     language = language if language in questionnaire.languages else invitation.language
-    return Response.objects.create(invitation=invitation, questionnaire=questionnaire, language=language)
+    response = Response.objects.create(invitation=invitation, questionnaire=questionnaire, language=language)
+    response.answers_as_read = {}  # a new response has none: the first page needs no query to know it
+    return response
 
 
 @transaction.atomic
@@ -509,6 +517,7 @@ _LOCKED_RESPONSE = PreparedQuery(
 
 
 def _lock_response(response: Response) -> Response:
+    forget_answers_as_read(response)  # read before the lock: another tab may have saved since
     rows = _LOCKED_RESPONSE.rows(response.pk)
     if not rows:
         raise NotAccepting  # erased since the page was opened
@@ -628,6 +637,7 @@ def _save_domain_if_unchanged(
     )
     if not writes.run_if(guard):
         return None
+    forget_answers_as_read(response)
     for name, value in changes.items():
         setattr(response, name, value)
     if "started_at" in changes:
@@ -797,7 +807,8 @@ def response_submit(*, response: Response) -> Response:
         raise NotAccepting
     from .selectors import response_progress
 
-    progress = response_progress(response)
+    answers = response_answers(response)  # read under the lock
+    progress = response_progress(response, answers=answers)
     if progress.next_domain is not None:
         raise ValidationError(translation.gettext("Some domains still have questions to answer."))
     now = timezone.now()
@@ -809,6 +820,7 @@ def response_submit(*, response: Response) -> Response:
     writes.update_fields(invitation, "status", "completed_at")
     _add_event(writes, invitation, InvitationEvent.Kind.COMPLETED, now)
     writes.run()
+    response.answers_as_read = answers  # submitted: they change no more (the thank-you page lists them)
     return response
 
 

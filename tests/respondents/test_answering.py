@@ -666,3 +666,57 @@ def test_a_save_from_a_response_since_erased_saves_nothing(invitation):
     with pytest.raises(NotAccepting):
         response_save_domain(response=stale, domain_code="PROFILE", submitted=_as_posted(PROFILE))
     assert not Answer.objects.exists()
+
+
+def _as_a_request_reads_it(invitation) -> Response:
+    from respondents.selectors import respondent_invitation
+
+    return respondent_invitation(invitation.pk).response
+
+
+@pytest.mark.postgresql
+def test_a_respondents_request_reads_the_answers_with_the_response_in_one_statement(
+    invitation, django_assert_num_queries
+):
+    from questionnaires.selectors import question_ids
+    from respondents.selectors import response_answers
+    from respondents.services import response_save_domain
+
+    response_consent(invitation=invitation, language="en")
+    assert response_save_domain(
+        response=_fresh(invitation), domain_code="PROFILE", submitted=_as_posted(PROFILE)
+    ).ok
+    question_ids(invitation.questionnaire)  # cached per revision, as in a server in service
+    with django_assert_num_queries(1):
+        response = _as_a_request_reads_it(invitation)
+    assert response.answers_as_read == response_answers(_fresh(invitation))
+    assert response.answers_as_read["P_LEVEL"] == "SENIOR"
+    with django_assert_num_queries(1):  # the usual save: one statement, the answers already read
+        assert response_save_domain(response=response, domain_code="D1", submitted=_as_posted(D1)).ok
+    assert stored(invitation)["D1_Q4"] == "Unit X"
+
+
+def test_answers_read_before_another_tab_saved_are_not_trusted_under_the_lock(invitation):
+    """A request read the response and its answers; another tab then finished the questionnaire.
+    Submit locks the response and reads the answers again: it finds them complete."""
+    from respondents.services import response_save_domain, response_submit
+
+    response_consent(invitation=invitation, language="en")
+    assert response_save_domain(
+        response=_fresh(invitation), domain_code="PROFILE", submitted=_as_posted(PROFILE)
+    ).ok
+    earlier = _as_a_request_reads_it(invitation)
+    assert response_save_domain(response=_fresh(invitation), domain_code="D1", submitted=_as_posted(D1)).ok
+    response_submit(response=earlier)
+    assert _fresh(invitation).is_submitted
+
+
+def test_a_save_from_answers_read_before_another_tab_saved_loses_nothing(invitation):
+    from respondents.services import response_save_domain
+
+    response_consent(invitation=invitation, language="en")
+    first_tab, second_tab = _as_a_request_reads_it(invitation), _as_a_request_reads_it(invitation)
+    assert response_save_domain(response=first_tab, domain_code="PROFILE", submitted=_as_posted(PROFILE)).ok
+    assert response_save_domain(response=second_tab, domain_code="D1", submitted=_as_posted(D1)).ok
+    assert sorted(_fresh(invitation).completed_domains) == ["D1", "PROFILE"]
+    assert set(stored(invitation)) >= {"P_LEVEL", "D1_Q4"}
