@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from consultation.jinja2 import url
 from consultation.middleware import RESPONDENT_SESSION_KEY, session_seen
 from questionnaires.engine.definition import pick_text
 from questionnaires.engine.routing import visible_questions
@@ -379,7 +380,7 @@ def _domain_page(
     previous = progress.previous_domain(domain)
     context = _context(
         request,
-        page_url=reverse("respondents:page", args=[number]),
+        page_url=url("respondents:page", number),
         domain=domain,
         domain_title=_domain_text(definition, domain, "title", request.LANGUAGE_CODE),
         domain_description=_domain_text(definition, domain, "description", request.LANGUAGE_CODE),
@@ -436,7 +437,7 @@ def _review_page(request: HttpRequest, progress) -> HttpResponse:
         "respondents/review.html",
         _context(
             request,
-            page_url=reverse("respondents:review"),
+            page_url=url("respondents:review"),
             sections=_sections(progress, request.LANGUAGE_CODE),
             complete=progress.next_domain is None,
             accepting=accepts_answers(request.questionnaire),
@@ -538,7 +539,7 @@ def _nominator_page(request: HttpRequest, formset=None, status: int = 200) -> Ht
             "respondents/thanks.html",
             _context(
                 request,
-                page_url=reverse("respondents:thanks"),
+                page_url=url("respondents:thanks"),
                 sections=_sections(progress, request.LANGUAGE_CODE),
                 **context,
             ),
@@ -547,7 +548,7 @@ def _nominator_page(request: HttpRequest, formset=None, status: int = 200) -> Ht
     return render(
         request,
         "respondents/declined.html",
-        _context(request, page_url=reverse("respondents:landing"), **context),
+        _context(request, page_url=url("respondents:landing"), **context),
         status=status,
     )
 
