@@ -131,19 +131,18 @@ class Client:
         return status, location, content.decode(), elapsed
 
     def _exchange(self, message: bytes):
-        for attempt in (1, 2):
-            fresh = self.sock is None
-            if fresh:
-                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
-                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                self.sock.sendall(message)
-                return self._read_response()
-            except (ConnectionError, EOFError):
-                self.close()
-                if fresh or attempt == 2:  # a kept connection the server had closed is tried once more
-                    raise
-        raise AssertionError("unreachable")
+        fresh = self.sock is None
+        if fresh:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.sock.sendall(message)
+            return self._read_response()
+        except (ConnectionError, EOFError):
+            self.close()
+            if fresh or not message.startswith(b"GET "):
+                raise  # a form is never sent twice: the server may have acted on it
+            return self._exchange(message)  # a kept connection the server had closed meanwhile
 
     def _read_response(self):
         data = b""

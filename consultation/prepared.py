@@ -127,26 +127,32 @@ def guarded_update(
     values: Mapping[str, Any],
     expected: Mapping[str, Any],
     using: str = "default",
+    *,
+    also: Statement | None = None,
 ) -> Statement:
     """An UPDATE of one row that changes it only if its `expected` fields still hold those values
-    (NULL matches None), returning a row if it did: the guard of `Writes.run_if`. Values are
-    prepared by their fields; auto_now is not applied (give such fields their value)."""
+    (NULL matches None), and `also` (a SELECT) finds a row, returning a row if it did: the guard of
+    `Writes.run_if`. Values are prepared by their fields; auto_now is not applied (give such fields
+    their value)."""
     connection = connections[using]
     quote = connection.ops.quote_name
     meta = model._meta
     changed = [(meta.get_field(name), value) for name, value in values.items()]
     checked = [(meta.get_field(name), value) for name, value in expected.items()]
+    also_sql, also_params = also or ("", [])
     sql = (
         f"UPDATE {quote(meta.db_table)} SET "
         + ", ".join(f"{quote(field.column)} = %s" for field, _ in changed)
         + f" WHERE {quote(meta.pk.column)} = %s"
         + "".join(f" AND {quote(field.column)} IS NOT DISTINCT FROM %s" for field, _ in checked)
+        + (f" AND EXISTS ({also_sql})" if also_sql else "")
         + " RETURNING 1"
     )
     params = [
         *(field.get_db_prep_save(value, connection) for field, value in changed),
         meta.pk.get_db_prep_value(pk, connection),
         *(field.get_db_prep_save(value, connection) for field, value in checked),
+        *also_params,
     ]
     return sql, params
 
@@ -255,9 +261,10 @@ class Writes:
     def run_if(self, guard: Statement) -> bool:
         """PostgreSQL: `guard`, an UPDATE … RETURNING of one row (see `guarded_update`), and these
         writes in one statement, the writes made only if the guard updated its row. One statement
-        is atomic without a transaction: so a write that must find a row as it was read needs no
-        BEGIN, no lock and no COMMIT, three round trips. Whether the writes were made (False also
-        when they are too many for one statement: then nothing was sent)."""
+        is atomic without a transaction, and its UPDATE holds the row's lock until it ends: so a
+        write that must find a row as it was read needs no BEGIN, no SELECT … FOR UPDATE and no
+        COMMIT, three round trips. Whether the writes were made (False also when they are too many
+        for one statement: then nothing was sent)."""
         connection = connections[self.using]
         if connection.vendor != "postgresql":
             raise NotImplementedError("Writes.run_if needs PostgreSQL's data-modifying WITH")

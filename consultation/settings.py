@@ -170,6 +170,8 @@ elif env.bool("DATABASE_POOL", default=False):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# The health check asks the connection's socket before the server (consultation/postgresql).
+CONN_HEALTH_CHECKS_QUIET_SOCKET = env.bool("CONN_HEALTH_CHECKS_QUIET_SOCKET", default=True)
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env.bool(
     "DATABASE_PREPARED_STATEMENTS", default=True
 ):

@@ -151,7 +151,8 @@ def response_answers(response: Response) -> dict[str, Any]:
 
     A response a respondent's request loaded (`respondent_invitation`) brings the answers read with
     it, in the same statement: they are given instead, until the response is locked or saved
-    (`forget_answers_as_read`), after which they are read again."""
+    (`forget_answers_as_read`), after which they are read again (Submit keeps those it read under
+    its lock: a submitted response's answers change no more)."""
     as_read = getattr(response, "answers_as_read", None)
     if as_read is not None:
         return dict(as_read)

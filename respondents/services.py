@@ -547,7 +547,8 @@ def response_save_domain(
     enforce_required: bool = True,
     shown_at: str = "",
 ) -> PageResult:
-    """Save one domain page in one transaction, or nothing if any answer is invalid.
+    """Save one domain page at once (one transaction, or one statement), or nothing if any answer
+    is invalid.
 
     `shown_at` is the response's `saved_stamp` when the page was shown. If the response was saved
     since and the page's answers differ from what is saved now, PageChanged is raised and nothing
@@ -612,7 +613,9 @@ def _save_domain_if_unchanged(
         enforce_required=enforce_required,
     )
     if not result.ok:
-        return result  # nothing to write, whatever was saved meanwhile
+        # Nothing to write. The errors are shown even if the response was submitted or revoked
+        # since the request read it (the locked save would say that instead): the next Next says it.
+        return result
     if shown_at and shown_at != saved_stamp(response) and _page_differs(domain, stored, result.answers):
         return None
     if not evaluate(domain.condition, effective_answers(definition, stored)):
@@ -632,8 +635,18 @@ def _save_domain_if_unchanged(
         started = Invitation(pk=invitation.pk, status=Invitation.Status.STARTED, started_at=now)
         writes.update_fields(started, "status", "started_at")
         _add_event(writes, invitation, InvitationEvent.Kind.STARTED, now)
+    # The invitation as read, too: revoking, declining or erasing it moves its status, not the
+    # response, and a save must not land after them (nor the first one mark it started again).
+    still_as_read = (
+        f"SELECT 1 FROM {Invitation._meta.db_table} WHERE id = %s AND status = %s",
+        [invitation.pk, invitation.status],
+    )
     guard = guarded_update(
-        Response, response.pk, changes, {"updated_at": response.updated_at, "submitted_at": None}
+        Response,
+        response.pk,
+        changes,
+        {"updated_at": response.updated_at, "submitted_at": None},
+        also=still_as_read,
     )
     if not writes.run_if(guard):
         return None

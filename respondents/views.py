@@ -117,6 +117,12 @@ def respondent_view(view):
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
+        result = respondent(request, *args, **kwargs)
+        for header, value in NEVER_CACHE_HEADERS.items():
+            result.headers[header] = value
+        return result
+
+    def respondent(request: HttpRequest, *args, **kwargs):
         invitation_id = request.session.get(SESSION_KEY)
         invitation = respondent_invitation(invitation_id) if isinstance(invitation_id, int) else None
         legacy = invitation is not None and SESSION_TOKEN_KEY not in request.session
@@ -147,8 +153,6 @@ def respondent_view(view):
             if hasattr(result, "render") and callable(result.render):
                 result.render()
             result.headers.setdefault("Content-Language", language)
-            for header, value in NEVER_CACHE_HEADERS.items():
-                result.headers[header] = value
             return result
 
     return wrapper

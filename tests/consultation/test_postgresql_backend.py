@@ -73,3 +73,14 @@ def test_a_connection_mid_transaction_is_left_to_djangos_own_check():
     with raw.transaction():
         raw.execute("SELECT 1")
         assert not _quiet(raw)
+
+
+def test_without_the_quiet_socket_check_the_server_is_asked_each_request(monkeypatch, settings):
+    settings.CONN_HEALTH_CHECKS_QUIET_SOCKET = False
+    _server_pid()
+    asked = []
+    monkeypatch.setattr(DjangoDatabaseWrapper, "is_usable", lambda self: asked.append(1) or True)
+    for _ in range(2):
+        _next_request()
+        _server_pid()
+    assert asked == [1, 1]

@@ -199,6 +199,7 @@ def test_no_respondent_page_is_kept_by_a_browser_or_a_proxy(respondent):
         respondent.get("/r/review/"),
         respondent.get("/r/resume/"),
     ]
+    pages.append(Client().get("/r/page/1/"))  # the neutral page, for a browser with no session
     for page in pages:
         directives = {part.strip() for part in page["Cache-Control"].split(",")}
         assert {"no-store", "no-cache", "private", "max-age=0", "must-revalidate"} <= directives
@@ -720,3 +721,18 @@ def test_a_save_from_answers_read_before_another_tab_saved_loses_nothing(invitat
     assert response_save_domain(response=second_tab, domain_code="D1", submitted=_as_posted(D1)).ok
     assert sorted(_fresh(invitation).completed_domains) == ["D1", "PROFILE"]
     assert set(stored(invitation)) >= {"P_LEVEL", "D1_Q4"}
+
+
+def test_a_first_save_from_a_request_that_read_the_invitation_before_it_was_revoked_saves_nothing(
+    invitation, researcher
+):
+    from respondents.services import NotAccepting, invitation_revoke, response_save_domain
+
+    response_consent(invitation=invitation, language="en")
+    earlier = _as_a_request_reads_it(invitation)
+    invitation_revoke(invitation=Invitation.objects.get(pk=invitation.pk), actor=researcher)
+    with pytest.raises(NotAccepting):
+        response_save_domain(response=earlier, domain_code="PROFILE", submitted=_as_posted(PROFILE))
+    invitation.refresh_from_db()
+    assert invitation.status == "revoked" and not Answer.objects.exists()
+    assert not invitation.events.filter(kind="started").exists()
