@@ -360,6 +360,7 @@ def main() -> None:
     parser.add_argument("--respondents-per-client", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--floor-seconds", type=float, default=10)
     parser.add_argument(
         "--warmup-per-client",
@@ -388,6 +389,8 @@ def main() -> None:
             str(args.workers),
             "--threads",
             str(args.threads),
+            "--worker-class",
+            args.worker_class,
             "--log-level",
             "warning",
         ],
@@ -475,7 +478,8 @@ def main() -> None:
 
     saves, loads = results["saves"], results["loads"]
     print(
-        f"\n{total} respondents, {args.concurrency} at a time, gunicorn --workers {args.workers} --threads {args.threads}, "
+        f"\n{total} respondents, {args.concurrency} at a time, gunicorn --workers {args.workers} --threads {args.threads} "
+        f"--worker-class {args.worker_class}, "
         f"{len(definition.domains)} domains, {len(definition.questions)} questions"
     )
     print(
