@@ -45,6 +45,14 @@ def linebreaksbr(text) -> Markup:
     return Markup(lines.replace("\n", "<br>"))
 
 
+def answer_list(lines) -> Markup:
+    """The `<dt>` question `<dd>` answer pairs of a review, printable copy or preview: one string
+    built in Python, where a template loop cost a millisecond for a questionnaire's sixty answers."""
+    return Markup(
+        "".join(f"<dt>{escape(line.question)}</dt><dd>{linebreaksbr(line.answer)}</dd>\n" for line in lines)
+    )
+
+
 def url(name: str, *args) -> str:
     """`reverse(name, args=args)`, kept once worked out: a respondent's page names four or five
     addresses, and Django resolves each afresh (30 µs each)."""
@@ -64,6 +72,7 @@ def environment(**options) -> Environment:
     env.filters.update(
         richtext=richtext,
         linebreaksbr=linebreaksbr,
+        answer_list=answer_list,
         json_script=json_script,
     )
     return env

@@ -263,8 +263,7 @@ def describe_answer(
     value = answers.get(question.code)
     if value is None:
         return "—"
-    labels = {o.code: _texts(o.label, language, definition) for o in question.options}
-    item_labels = {i.code: _texts(i.label, language, definition) for i in question.items}
+    labels, item_labels = _labels(definition, question, language)
     other = answers.get(other_text_key(question.code), "")
     kind = question.type
     if kind is QuestionType.COUNTRY:
@@ -285,6 +284,19 @@ def describe_answer(
             f"{item_labels.get(item, item)}: {labels.get(value[item], value[item])}" for item in rows
         )
     return str(value)
+
+
+def _labels(definition: Definition, question: QuestionDef, language: str) -> tuple[dict, dict]:
+    """A question's option and item labels in a language, by code: worked out once per definition
+    (a review lists every answer, and a thank-you page again)."""
+    kept = definition.memo.setdefault("labels", {})
+    key = (language, question.code)
+    if key not in kept:
+        kept[key] = (
+            {o.code: _texts(o.label, language, definition) for o in question.options},
+            {i.code: _texts(i.label, language, definition) for i in question.items},
+        )
+    return kept[key]
 
 
 # --- Sentences worded in Python: their plurals and dates (Jinja templates only look words up) ------

@@ -28,3 +28,14 @@ urlpatterns = [path("elsewhere/", include("respondents.urls"))]
 
 def test_linebreaksbr_escapes_then_breaks_lines():
     assert linebreaksbr("a <b>\r\nc\rd\ne") == "a &lt;b&gt;<br>c<br>d<br>e"
+
+
+def test_answer_list_escapes_each_question_and_answer_and_breaks_the_answers_lines():
+    from consultation.jinja2 import answer_list
+    from respondents.presenters import AnswerLine
+
+    lines = [AnswerLine("Q1", "Sites <all>?", "A & B\nC"), AnswerLine("Q2", 'Say "why"', "—")]
+    assert answer_list(lines) == (
+        "<dt>Sites &lt;all&gt;?</dt><dd>A &amp; B<br>C</dd>\n<dt>Say &#34;why&#34;</dt><dd>—</dd>\n"
+    )
+    assert answer_list([]) == ""
