@@ -141,9 +141,7 @@ def guarded_update(
     checked = [(meta.get_field(name), value) for name, value in expected.items()]
     also_sql, also_params = also or ("", [])
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET "
-        + ", ".join(f"{quote(field.column)} = %s" for field, _ in changed)
-        + f" WHERE {quote(meta.pk.column)} = %s"
+        _update_sql(model, tuple(values), using)
         + "".join(f" AND {quote(field.column)} IS NOT DISTINCT FROM %s" for field, _ in checked)
         + (f" AND EXISTS ({also_sql})" if also_sql else "")
         + " RETURNING 1"

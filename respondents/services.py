@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -559,114 +559,122 @@ def response_save_domain(
 
     On PostgreSQL the page is first saved without a lock, from the response as the request read it
     (`_save_domain_if_unchanged`): its writes make one statement, which changes nothing if the
-    response was saved, submitted or erased since. Otherwise, and elsewhere, the response row is
-    locked first: a double click or a second tab waits and then re-saves the same answers. The
-    unique constraint keeps one answer per question whatever happens.
+    response was saved, submitted or erased, or its invitation revoked or declined, since.
+    Otherwise, and elsewhere, the response row is locked first: a double click or a second tab
+    waits and then re-saves the same answers. The unique constraint keeps one answer per question
+    whatever happens.
     """
+    post = _PagePost(domain_code, submitted, enforce_required, shown_at)
     if connection.vendor == "postgresql":
-        saved = _save_domain_if_unchanged(
-            response=response,
-            domain_code=domain_code,
-            submitted=submitted,
-            enforce_required=enforce_required,
-            shown_at=shown_at,
-        )
+        saved = _save_domain_if_unchanged(response, post)
         if saved is not None:
             return saved
-    return _save_domain_locked(
-        response=response,
-        domain_code=domain_code,
-        submitted=submitted,
-        enforce_required=enforce_required,
-        shown_at=shown_at,
-    )
+    return _save_domain_locked(response, post)
 
 
-def _save_domain_if_unchanged(
-    *,
-    response: Response,
-    domain_code: str,
-    submitted: Mapping[str, Sequence[str]],
-    enforce_required: bool,
-    shown_at: str,
-) -> PageResult | None:
-    """The usual save, in two round trips instead of five: the answers read, then the writes as one
-    statement whose first part updates the response only if its `updated_at` is still the one read
-    with it (every save and Submit move it, and erasing removes the row), the others written only
-    if that part did. None when that did not hold, or when this save is not the usual one (the
-    response looked closed, the page is stale, or it replaces saved answers, which must first be
-    deleted): then nothing was written, and the locked save decides."""
-    if (
-        response.is_submitted
-        or not response.invitation.is_active
-        or not accepts_answers(response.questionnaire)
-    ):
-        return None
+@dataclass(frozen=True)
+class _PagePost:
+    """A domain page as posted: what `response_save_domain` was given."""
+
+    domain_code: str
+    submitted: Mapping[str, Sequence[str]]
+    enforce_required: bool
+    shown_at: str
+
+
+@dataclass
+class _PageSave:
+    """A page's save worked out from the answers saved, before anything is written."""
+
+    result: PageResult
+    stale: bool = False  # shown before a later save, with other answers than saved since (PageChanged)
+    hidden: bool = False  # a page the respondent's answers hide (an old tab, a forged post)
+    replaced_ids: list[int] = field(default_factory=list)  # saved answers that change or go
+    writes: Writes = field(default_factory=Writes)  # the new answer and selection rows; a first save's start
+    changes: dict[str, Any] = field(default_factory=dict)  # the response's fields the save sets
+
+
+def _page_save(response: Response, post: _PagePost) -> _PageSave:
     definition = questionnaire_definition(response.questionnaire)
-    domain = next(d for d in definition.domains if d.code == domain_code)
+    domain = next(d for d in definition.domains if d.code == post.domain_code)
     stored = response_answers(response)
     result = validate_domain(
         definition=definition,
         domain=domain,
         stored=stored,
-        submitted=submitted,
-        enforce_required=enforce_required,
+        submitted=post.submitted,
+        enforce_required=post.enforce_required,
     )
     if not result.ok:
-        # Nothing to write. The errors are shown even if the response was submitted or revoked
-        # since the request read it (the locked save would say that instead): the next Next says it.
-        return result
-    if shown_at and shown_at != saved_stamp(response) and _page_differs(domain, stored, result.answers):
-        return None
+        return _PageSave(result)
+    shown_before_a_later_save = post.shown_at and post.shown_at != saved_stamp(response)
+    if shown_before_a_later_save and _page_differs(domain, stored, result.answers):
+        return _PageSave(result, stale=True)
     if not evaluate(domain.condition, effective_answers(definition, stored)):
-        return None
+        return _PageSave(result, hidden=True)
     replaced_ids, answer_rows, selection_rows = _answer_changes(
         response=response, definition=definition, domain=domain, stored=stored, answers=result.answers
     )
-    if replaced_ids:
-        return None
-    writes = Writes()
-    writes.insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
-    writes.insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
+    save = _PageSave(result, replaced_ids=replaced_ids)
+    save.writes.insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
+    save.writes.insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
     now = timezone.now()
-    changes = _progress_changes(response, definition, domain, result.answers, now)
-    invitation = response.invitation
+    save.changes = _progress_changes(response, definition, domain, result.answers, now)
+    if "started_at" in save.changes:  # the first save: the invitation is started
+        started = Invitation(pk=response.invitation_id, status=Invitation.Status.STARTED, started_at=now)
+        save.writes.update_fields(started, "status", "started_at")
+        _add_event(save.writes, started, InvitationEvent.Kind.STARTED, now)
+    return save
+
+
+def _save_made(response: Response, changes: Mapping[str, Any]) -> None:
+    """The response (and, on a first save, its invitation) as the save left them in the database."""
+    forget_answers_as_read(response)
+    for name, value in changes.items():
+        setattr(response, name, value)
     if "started_at" in changes:
-        started = Invitation(pk=invitation.pk, status=Invitation.Status.STARTED, started_at=now)
-        writes.update_fields(started, "status", "started_at")
-        _add_event(writes, invitation, InvitationEvent.Kind.STARTED, now)
-    # The invitation as read, too: revoking, declining or erasing it moves its status, not the
-    # response, and a save must not land after them (nor the first one mark it started again).
+        invitation = response.invitation
+        invitation.status, invitation.started_at = Invitation.Status.STARTED, changes["started_at"]
+
+
+def _save_domain_if_unchanged(response: Response, post: _PagePost) -> PageResult | None:
+    """The usual save, in one round trip instead of five (two if the answers did not come with the
+    response, see `respondent_invitation`): the writes as one statement whose first part updates
+    the response only if its `updated_at`, and its invitation's status, are still the ones read
+    with it (every save and Submit move the first, erasing removes the row; revoking and declining
+    move the second), the others written only if that part did. None when that did not hold, or
+    when this save is not the usual one (the response looked closed, the page is stale or hidden,
+    or it replaces saved answers, which must first be deleted): then nothing was written, and the
+    locked save decides."""
+    invitation = response.invitation
+    if response.is_submitted or not invitation.is_active or not accepts_answers(response.questionnaire):
+        return None
+    save = _page_save(response, post)
+    if not save.result.ok:
+        # Nothing to write. The errors are shown even if the response was submitted or revoked
+        # since the request read it (the locked save would say that instead): the next Next says it.
+        return save.result
+    if save.stale or save.hidden or save.replaced_ids:
+        return None
     still_as_read = (
-        f"SELECT 1 FROM {Invitation._meta.db_table} WHERE id = %s AND status = %s",
+        f"SELECT 1 FROM {Invitation._meta.db_table} WHERE {Invitation._meta.pk.column} = %s AND status = %s",
         [invitation.pk, invitation.status],
     )
     guard = guarded_update(
         Response,
         response.pk,
-        changes,
+        save.changes,
         {"updated_at": response.updated_at, "submitted_at": None},
         also=still_as_read,
     )
-    if not writes.run_if(guard):
+    if not save.writes.run_if(guard):
         return None
-    forget_answers_as_read(response)
-    for name, value in changes.items():
-        setattr(response, name, value)
-    if "started_at" in changes:
-        invitation.status, invitation.started_at = Invitation.Status.STARTED, now
-    return result
+    _save_made(response, save.changes)
+    return save.result
 
 
 @transaction.atomic
-def _save_domain_locked(
-    *,
-    response: Response,
-    domain_code: str,
-    submitted: Mapping[str, Sequence[str]],
-    enforce_required: bool,
-    shown_at: str,
-) -> PageResult:
+def _save_domain_locked(response: Response, post: _PagePost) -> PageResult:
     response = _lock_response(response)
     if (
         response.is_submitted
@@ -674,44 +682,20 @@ def _save_domain_locked(
         or not accepts_answers(response.questionnaire)
     ):
         raise NotAccepting  # submitted, declined or revoked since the page was opened, or closed
-    definition = questionnaire_definition(response.questionnaire)
-    domain = next(d for d in definition.domains if d.code == domain_code)
-    stored = response_answers(response)
-    result = validate_domain(
-        definition=definition,
-        domain=domain,
-        stored=stored,
-        submitted=submitted,
-        enforce_required=enforce_required,
-    )
-    if not result.ok:
-        return result
-    if shown_at and shown_at != saved_stamp(response) and _page_differs(domain, stored, result.answers):
+    save = _page_save(response, post)
+    if save.stale:
         raise PageChanged
-    if not evaluate(domain.condition, effective_answers(definition, stored)):
-        return result  # a page the respondent's answers hide (an old tab, a forged post): nothing to save
-    replaced_ids, answer_rows, selection_rows = _answer_changes(
-        response=response, definition=definition, domain=domain, stored=stored, answers=result.answers
-    )
-    if replaced_ids:
-        # `stored` was read under the response's lock, so it is exactly what the database holds.
-        Selection.objects.filter(response=response, question_id__in=replaced_ids).delete()
-        Answer.objects.filter(response=response, question_id__in=replaced_ids).delete()
-    writes = Writes()  # on PostgreSQL, the page's rows and the response's progress in one statement
-    writes.insert_rows(Answer, _ANSWER_COLUMNS, answer_rows)
-    writes.insert_rows(Selection, _SELECTION_COLUMNS, selection_rows)
-    now = timezone.now()
-    changes = _progress_changes(response, definition, domain, result.answers, now)
-    for name, value in changes.items():
-        setattr(response, name, value)
-    if "started_at" in changes:
-        invitation = response.invitation
-        invitation.status, invitation.started_at = Invitation.Status.STARTED, now
-        writes.update_fields(invitation, "status", "started_at")
-        _add_event(writes, invitation, InvitationEvent.Kind.STARTED, now)
-    writes.update_fields(response, *changes)
-    writes.run()
-    return result
+    if not save.result.ok or save.hidden:
+        return save.result
+    if save.replaced_ids:
+        # The answers were read under the response's lock, so they are exactly what the database holds.
+        Selection.objects.filter(response=response, question_id__in=save.replaced_ids).delete()
+        Answer.objects.filter(response=response, question_id__in=save.replaced_ids).delete()
+    _save_made(response, save.changes)
+    # On PostgreSQL, the page's rows and the response's progress in one statement.
+    save.writes.update_fields(response, *save.changes)
+    save.writes.run()
+    return save.result
 
 
 def _progress_changes(
